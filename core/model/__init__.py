@@ -19,6 +19,7 @@ from core.model.instruments import (
     OptionRight,
     instrument_from_id,
 )
+from core.model.market import Bar, OptionQuote, Quote
 from core.model.orders import (
     Order,
     OrderLeg,
@@ -29,12 +30,14 @@ from core.model.orders import (
     TimeInForce,
 )
 from core.model.positions import Position
+from core.model.suggestions import Suggestion
 from core.model.values import Money, Price, Quantity
 
 __all__ = [
     "AccountBalance",
     "AccountId",
     "AssetClass",
+    "Bar",
     "BrokerOrderId",
     "ClientOrderId",
     "Equity",
@@ -45,6 +48,7 @@ __all__ = [
     "InstrumentId",
     "Money",
     "OptionContract",
+    "OptionQuote",
     "OptionRight",
     "Order",
     "OrderLeg",
@@ -55,7 +59,9 @@ __all__ = [
     "Price",
     "PriceEffect",
     "Quantity",
+    "Quote",
     "StrategyId",
+    "Suggestion",
     "TimeInForce",
     "instrument_from_id",
 ]

@@ -103,7 +103,9 @@ class OptionContract:
         object.__setattr__(self, "underlying", underlying)
         object.__setattr__(self, "expiry", expiry)
         object.__setattr__(self, "right", OptionRight(right))
-        object.__setattr__(self, "strike", strike_d.normalize() if strike_d % 1 else strike_d.quantize(Decimal(1)))
+        object.__setattr__(
+            self, "strike", strike_d.normalize() if strike_d % 1 else strike_d.quantize(Decimal(1))
+        )
         object.__setattr__(self, "multiplier", multiplier)
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "asset_class", AssetClass.OPTION)

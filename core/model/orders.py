@@ -153,7 +153,9 @@ class Order:
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
         if needs_limit != (self.limit_price is not None):
-            raise InvalidValue(f"{self.order_type} order {'needs' if needs_limit else 'takes no'} limit price")
+            raise InvalidValue(
+                f"{self.order_type} order {'needs' if needs_limit else 'takes no'} limit price"
+            )
         if needs_stop != (self.stop_price is not None):
             raise InvalidValue(f"{self.order_type} order {'needs' if needs_stop else 'takes no'} stop price")
         for p in (self.limit_price, self.stop_price):
@@ -259,9 +261,7 @@ class Order:
     def transition(self, status: OrderStatus, at: datetime, reason: str = "") -> Order:
         """This order in ``status``; raises ``IllegalTransition`` if the move is not allowed."""
         if not self.status.can_transition_to(status):
-            raise IllegalTransition(
-                f"order {self.client_order_id}: {self.status} -> {status} is not allowed"
-            )
+            raise IllegalTransition(f"order {self.client_order_id}: {self.status} -> {status} is not allowed")
         return replace(self, status=status, updated_at=at, reason=reason or self.reason)
 
     def submitted(self, at: datetime, broker_order_id: BrokerOrderId | None = None) -> Order:

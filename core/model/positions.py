@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from core.errors import InvalidValue
@@ -25,8 +25,8 @@ class Position:
     account_id: AccountId
     instrument: Instrument
     net: Decimal = Decimal(0)
-    avg_price: Price = Price(0)
-    realized_pnl: Money = Money(0)
+    avg_price: Price = field(default_factory=lambda: Price(0))
+    realized_pnl: Money = field(default_factory=Money.zero)
 
     @classmethod
     def flat(cls, account_id: AccountId, instrument: Instrument) -> Position:

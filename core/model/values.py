@@ -132,7 +132,8 @@ class Money:
 
     def __init__(self, amount: Number | Money, currency: str = "USD") -> None:
         if isinstance(amount, Money):
-            amount, currency = amount.amount, amount.currency
+            currency = amount.currency
+            amount = amount.amount
         if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
             raise InvalidValue(f"currency must be a 3-letter code, got {currency!r}")
         object.__setattr__(self, "amount", to_decimal(amount, "Money"))

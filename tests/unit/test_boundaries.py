@@ -26,9 +26,7 @@ def _sources(*packages: str) -> list[Path]:
 
 
 def test_core_imports_no_runtime_sdk_or_ui() -> None:
-    offenders = {
-        str(p.relative_to(ROOT)): sorted(_imports(p) & FORBIDDEN_IN_CORE) for p in _sources("core")
-    }
+    offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & FORBIDDEN_IN_CORE) for p in _sources("core")}
     assert {k: v for k, v in offenders.items() if v} == {}
 
 

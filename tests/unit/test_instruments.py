@@ -32,8 +32,15 @@ def test_decimal_strikes_and_spxw_root() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "QQQ 251219P00622000", "QQQ   251319P00622000", "QQQ   251219X00622000",
-     "QQQ   251219P0062200", "TOOLONGROOT251219P00622000", "qqq251219P00622000"],
+    [
+        "",
+        "QQQ 251219P00622000",
+        "QQQ   251319P00622000",
+        "QQQ   251219X00622000",
+        "QQQ   251219P0062200",
+        "TOOLONGROOT251219P00622000",
+        "qqq251219P00622000",
+    ],
 )
 def test_malformed_occ_shows_symbol(bad: str) -> None:
     with pytest.raises(InvalidSymbol) as err:

@@ -29,8 +29,12 @@ ACCT = AccountId("acct")
 
 def _order(**kw: object) -> Order:
     base: dict[str, object] = dict(
-        client_order_id=ClientOrderId("rd-1"), account_id=ACCT, instrument=Equity("AAPL"),
-        side=OrderSide.BUY, quantity=10, created_at=T0,
+        client_order_id=ClientOrderId("rd-1"),
+        account_id=ACCT,
+        instrument=Equity("AAPL"),
+        side=OrderSide.BUY,
+        quantity=10,
+        created_at=T0,
     )
     base.update(kw)
     return Order.single(**base)  # type: ignore[arg-type]
@@ -59,15 +63,27 @@ def test_vertical_spread_is_one_order_with_net_credit() -> None:
     short = OptionContract("QQQ", exp, "P", 622)
     long = OptionContract("QQQ", exp, "P", 619)
     spread = Order.combo(
-        ClientOrderId("rd-2"), ACCT, (OrderLeg(short, OrderSide.SELL), OrderLeg(long, OrderSide.BUY)),
-        quantity=1, limit_price=Price("1.05"), price_effect=PriceEffect.CREDIT, created_at=T0,
+        ClientOrderId("rd-2"),
+        ACCT,
+        (OrderLeg(short, OrderSide.SELL), OrderLeg(long, OrderSide.BUY)),
+        quantity=1,
+        limit_price=Price("1.05"),
+        price_effect=PriceEffect.CREDIT,
+        created_at=T0,
     )
     assert spread.is_multi_leg and spread.is_option_order
     with pytest.raises(InvalidValue):
         _ = spread.instrument
     with pytest.raises(InvalidValue, match="same instrument"):
-        Order.combo(ClientOrderId("rd-3"), ACCT, (OrderLeg(short, OrderSide.SELL), OrderLeg(short, OrderSide.BUY)),
-                    1, Price(1), PriceEffect.CREDIT, T0)
+        Order.combo(
+            ClientOrderId("rd-3"),
+            ACCT,
+            (OrderLeg(short, OrderSide.SELL), OrderLeg(short, OrderSide.BUY)),
+            1,
+            Price(1),
+            PriceEffect.CREDIT,
+            T0,
+        )
     with pytest.raises(InvalidValue, match="ratio"):
         OrderLeg(short, OrderSide.SELL, ratio=0)
 
@@ -126,5 +142,10 @@ def test_fills_never_exceed_quantity(sizes: list[int]) -> None:
 
 def test_once_per_day_guard_statuses() -> None:
     blocking = {s for s in OrderStatus if s.counts_as_trade}
-    assert blocking == {OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.ACCEPTED,
-                        OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED}
+    assert blocking == {
+        OrderStatus.PENDING,
+        OrderStatus.SUBMITTED,
+        OrderStatus.ACCEPTED,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.FILLED,
+    }

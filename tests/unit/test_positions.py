@@ -11,6 +11,7 @@ from core.model import (
     Equity,
     Fill,
     FillId,
+    Instrument,
     Money,
     OptionContract,
     OrderSide,
@@ -25,9 +26,18 @@ AAPL = Equity("AAPL")
 _n = iter(range(10_000))
 
 
-def fill(side: OrderSide, qty: int, price: str, inst: object = AAPL, commission: str = "0") -> Fill:
-    return Fill(FillId(f"f{next(_n)}"), ClientOrderId("rd-x"), A, inst, side, Quantity(qty),  # type: ignore[arg-type]
-                Price(price), T, Money(commission))
+def fill(side: OrderSide, qty: int, price: str, inst: Instrument = AAPL, commission: str = "0") -> Fill:
+    return Fill(
+        FillId(f"f{next(_n)}"),
+        ClientOrderId("rd-x"),
+        A,
+        inst,
+        side,
+        Quantity(qty),
+        Price(price),
+        T,
+        Money(commission),
+    )
 
 
 def test_long_add_reduce_close() -> None:

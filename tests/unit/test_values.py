@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from core.errors import InvalidValue
 from core.model import Money, Price, Quantity
 
-amounts = st.decimals(min_value=-10**9, max_value=10**9, allow_nan=False, allow_infinity=False, places=4)
+amounts = st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False, places=4)
 
 
 @given(amounts, amounts)
