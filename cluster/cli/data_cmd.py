@@ -1,0 +1,199 @@
+"""``raydesk data``: generate the synthetic market, import bars, and show what is stored."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from adapters.market.synthetic import SessionGrid, SyntheticMarketConfig, daily_bars, simulate_symbol
+from adapters.store import BarImportError, BarStore, import_bars
+from core.errors import ConfigError, DataError
+
+__all__ = ["app", "default_data_dir", "synthetic_config", "write_synthetic"]
+
+app = typer.Typer(
+    help="Market data: generate synthetic bars, import your own, inspect the store.", no_args_is_help=True
+)
+
+_FALLBACK_DIR = Path("var/data")
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", "-d", help="Store root (default: settings data.data_dir, else ./var/data)."),
+]
+
+
+def _settings() -> Any | None:
+    """The loaded settings, or None when the configs package is unavailable.
+
+    The only place this module touches ``configs``; a configuration error is reported, not hidden.
+    """
+    try:
+        from configs import load_settings
+    except ImportError:
+        return None
+    return load_settings()
+
+
+def default_data_dir() -> Path:
+    """``data.data_dir`` from the settings, else ``./var/data``."""
+    settings = _settings()
+    return Path(settings.data.data_dir) if settings is not None else _FALLBACK_DIR
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    Console(stderr=True, soft_wrap=True).print(f"[red]{escape(message)}[/red]")
+    return typer.Exit(code=code)
+
+
+def _parse_symbols(text: str) -> tuple[str, ...]:
+    text = text.strip()
+    if text.isdigit():
+        return (
+            tuple(SyntheticMarketConfig().symbols[: int(text)])
+            if int(text) <= 20
+            else tuple(f"SYN{i:03d}" for i in range(int(text)))
+        )
+    return tuple(s.strip().upper() for s in text.split(",") if s.strip())
+
+
+def synthetic_config(
+    settings: Any | None,
+    symbols: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    seed: int | None = None,
+    no_edge: bool = False,
+) -> SyntheticMarketConfig:
+    """The synthetic market of the settings, with any of its knobs overridden."""
+    data = settings.data if settings is not None else None
+    market = settings.market if settings is not None else None
+    base = SyntheticMarketConfig()
+    return SyntheticMarketConfig(
+        seed=seed if seed is not None else (data.seed if data else base.seed),
+        symbols=_parse_symbols(symbols) if symbols else (tuple(data.symbols) if data else base.symbols),
+        start=start or (data.start if data else base.start),
+        end=end or (data.end if data else base.end),
+        edge_enabled=not no_edge and (market.edge_enabled if market else True),
+        mean_reversion_strength=market.mean_reversion_strength if market else base.mean_reversion_strength,
+        trend_strength=market.trend_strength if market else base.trend_strength,
+    )
+
+
+def write_synthetic(config: SyntheticMarketConfig, store: BarStore, console: Console) -> int:
+    """Generate ``config``'s 1-minute and daily bars into ``store`` with a progress bar; rows written."""
+    grid = SessionGrid.build(config.start, config.end)
+    rows = 0
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("generating", total=len(config.symbols))
+        for symbol in config.symbols:
+            progress.update(task, description=f"generating {symbol}")
+            minute = simulate_symbol(config, symbol, grid).bars
+            store.write(minute, "1m")
+            store.write(daily_bars(minute), "1d")
+            rows += minute.height
+            progress.advance(task)
+    edge = "with edges" if config.edge_enabled else "without edges"
+    console.print(
+        f"{len(config.symbols)} symbols, {len(grid.sessions)} sessions "
+        f"({config.start} to {config.end}), {rows:,} minute bars, seed {config.seed}, {edge} -> {store.root}"
+    )
+    return rows
+
+
+@app.command("generate")
+def generate(
+    symbols: Annotated[
+        str | None, typer.Option("--symbols", "-s", help="Comma-separated tickers, or a count (e.g. 5).")
+    ] = None,
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First session.")] = None,
+    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last session.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the synthetic market.")] = None,
+    no_edge: Annotated[bool, typer.Option("--no-edge", help="Pure noise: no planted edges.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Generate synthetic 1-minute and daily bars into the store (idempotent)."""
+    try:
+        settings = _settings()
+        config = synthetic_config(
+            settings, symbols, start.date() if start else None, end.date() if end else None, seed, no_edge
+        )
+        root = data_dir or (Path(settings.data.data_dir) if settings is not None else _FALLBACK_DIR)
+        write_synthetic(config, BarStore(root), Console())
+    except (ConfigError, DataError, ValueError) as exc:
+        raise _fail(str(exc), 2) from None
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="CSV or parquet file of bars.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="1m, 5m, 15m, 30m, 1h or 1d.")] = "1m",
+    symbol: Annotated[str | None, typer.Option(help="Symbol of every row (when the file has none).")] = None,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="Rename a column: SRC=DST (repeatable).")
+    ] = None,
+    tz: Annotated[str, typer.Option(help="Time zone of timestamps without an offset.")] = "UTC",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import bars; every row is checked first and bad rows are listed by line number."""
+    column_map: dict[str, str] = {}
+    for item in mapping or []:
+        src, sep, dst = item.partition("=")
+        if not sep or not src or not dst:
+            raise _fail(f"--map expects SRC=DST, got {item!r}", 2)
+        column_map[src] = dst
+    try:
+        store = BarStore(data_dir or default_data_dir())
+        report = import_bars(path, store, timeframe, column_map or None, symbol, tz)
+    except (BarImportError, DataError, ConfigError) as exc:
+        raise _fail(str(exc)) from None
+    Console().print(
+        f"imported {report.rows:,} {timeframe} bars of {', '.join(report.symbols) or '-'} "
+        f"({report.first} to {report.last}) into {store.root}"
+        + (f"; ignored columns: {', '.join(report.ignored_columns)}" if report.ignored_columns else "")
+    )
+
+
+@app.command("info")
+def info(data_dir: DataDirOption = None) -> None:
+    """Show what the store holds: rows and time span per timeframe and symbol."""
+    try:
+        store = BarStore(data_dir or default_data_dir())
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    parts = store.info()
+    console = Console()
+    if not parts:
+        console.print(f"no bars under {store.root}")
+        return
+    table = Table(title=f"bars in {store.root}")
+    for name, justify in (
+        ("timeframe", "left"),
+        ("symbol", "left"),
+        ("rows", "right"),
+        ("first", "left"),
+        ("last", "left"),
+        ("size", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for p in parts:
+        table.add_row(
+            p.timeframe, p.symbol, f"{p.rows:,}", _fmt(p.first), _fmt(p.last), f"{p.bytes / 1e6:.1f} MB"
+        )
+    console.print(table)
+
+
+def _fmt(ts: datetime | None) -> str:
+    return "-" if ts is None else f"{ts:%Y-%m-%d %H:%M}"
