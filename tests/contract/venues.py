@@ -1,0 +1,111 @@
+"""The venues the broker contract suite runs against, and the driver interface they implement.
+
+A venue is an ``Execution`` adapter plus a ``VenueDriver`` that plays the market and the clock
+on the other side of it. To add an adapter (Alpaca, Tastytrade, IB against a local
+protocol-faithful simulator), write one factory returning a ``Venue`` and add it to
+``VENUE_FACTORIES``. The suite then asks only this of the venue:
+
+* the account starts with ``STARTING_CASH`` in cash, no positions and no orders;
+* ``equity`` and the two ``puts`` (same expiry, ``puts[0]`` has the higher strike) are tradable
+  once quoted through the driver;
+* market and limit orders fill against the quotes the driver publishes: a buy at the ask and a
+  sell at the bid of a quote published after the order was accepted, at most the quote's size
+  when one is given; a combination at its natural price (sold legs at the bid, bought legs at
+  the ask) once that reaches the limit;
+* ``end_session`` closes the trading session, so DAY orders expire and GTC orders stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
+from core.clock import SimClock
+from core.model import AccountId, Equity, Instrument, InstrumentId, Money, OptionContract, Price, Quote
+from core.ports import Execution
+
+STARTING_CASH = Money(100_000)
+
+
+class VenueDriver(Protocol):
+    """The market and the clock on the far side of an adapter."""
+
+    def now(self) -> datetime:
+        """The venue's current time (timezone-aware UTC)."""
+        ...
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the venue's time forward by ``delta``."""
+        ...
+
+    def quote(self, instrument: Instrument, bid: str, ask: str, size: int | None = None) -> None:
+        """Publish a best bid and ask (``size`` on both sides, ``None``: deep enough for anything).
+
+        Working orders are matched against it before ``settle`` returns.
+        """
+        ...
+
+    def end_session(self) -> None:
+        """Close the trading session: DAY orders expire, GTC orders keep working."""
+        ...
+
+    def settle(self) -> None:
+        """Wait until the adapter has seen every consequence of what was sent (events included)."""
+        ...
+
+
+@dataclass
+class Venue:
+    name: str
+    execution: Execution
+    driver: VenueDriver
+    account_id: AccountId
+    equity: Equity
+    puts: tuple[OptionContract, OptionContract]
+
+
+class SimDriver:
+    """``VenueDriver`` of an in-process ``SimExchange``."""
+
+    def __init__(self, exchange: SimExchange, clock: SimClock) -> None:
+        self.exchange = exchange
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+
+    def quote(self, instrument: Instrument, bid: str, ask: str, size: int | None = None) -> None:
+        self.clock.advance(timedelta(seconds=1))
+        sz = float(size) if size is not None else 0.0
+        self.exchange.on_quote(
+            Quote(InstrumentId.of(instrument.id), Price(bid), Price(ask), self.clock.now(), sz, sz)
+        )
+
+    def end_session(self) -> None:
+        self.exchange.expire_day_orders(self.clock.now())
+        self.clock.advance(timedelta(hours=17))
+
+    def settle(self) -> None:
+        return None
+
+
+def sim_venue() -> Venue:
+    clock = SimClock(datetime(2025, 6, 2, 14, 0, tzinfo=UTC))
+    exchange = SimExchange(SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE), clock)
+    account = AccountId("contract-sim")
+    exchange.open_account(account, STARTING_CASH)
+    expiry = date(2025, 6, 20)
+    puts = (OptionContract("SPY", expiry, "P", Decimal(95)), OptionContract("SPY", expiry, "P", Decimal(90)))
+    return Venue(
+        "sim", SimExecutionClient(exchange, account), SimDriver(exchange, clock), account, Equity("SPY"), puts
+    )
+
+
+VENUE_FACTORIES: dict[str, Callable[[], Venue]] = {"sim": sim_venue}
