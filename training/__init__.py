@@ -1,0 +1,1 @@
+"""Training: labels, splits, backtests, metrics, Tune, gates, registry."""
