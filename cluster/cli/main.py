@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cluster.cli import calendar_cmd, config_cmd, data_cmd, demo_cmd, models_cmd
+from cluster.cli import backtest_cmd, calendar_cmd, config_cmd, data_cmd, demo_cmd, models_cmd
 
 app = typer.Typer(
     name="raydesk",
@@ -18,3 +18,4 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
 app.command("calendar")(calendar_cmd.calendar)
 app.command("demo")(demo_cmd.demo)
+app.command("backtest")(backtest_cmd.backtest)

@@ -1,0 +1,50 @@
+"""Strategies: vectorized signal rules shared by the backtester and the live account actors.
+
+``STRATEGIES`` maps a registry name (``raydesk backtest --strategy NAME``) to a factory that
+builds the strategy with its default parameters. Add new strategies here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.strategies.base import (
+    SIGNAL_COLUMNS,
+    SIGNAL_SCHEMA,
+    Intent,
+    Strategy,
+    complete_signals,
+    latest_intents,
+)
+from core.strategies.sma_cross import SmaCross
+
+StrategyFactory = Callable[[], Strategy]
+
+STRATEGIES: dict[str, StrategyFactory] = {
+    "sma_cross": SmaCross,
+    # "intraday_mean_reversion": ...,  (to come)
+    # "swing_trend_following": ...,    (to come)
+}
+
+
+def make_strategy(name: str) -> Strategy:
+    """The strategy registered as ``name``; ``KeyError`` naming the known ones otherwise."""
+    try:
+        factory = STRATEGIES[name]
+    except KeyError:
+        raise KeyError(f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}") from None
+    return factory()
+
+
+__all__ = [
+    "SIGNAL_COLUMNS",
+    "SIGNAL_SCHEMA",
+    "STRATEGIES",
+    "Intent",
+    "SmaCross",
+    "Strategy",
+    "StrategyFactory",
+    "complete_signals",
+    "latest_intents",
+    "make_strategy",
+]
