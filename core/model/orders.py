@@ -117,8 +117,33 @@ class OrderLeg:
             raise InvalidValue(f"leg ratio must be positive, got {self.ratio}")
 
 
+class HasLegs:
+    """Views shared by everything made of legs (orders and suggestions)."""
+
+    __slots__ = ()
+    legs: tuple[OrderLeg, ...]
+
+    @property
+    def is_multi_leg(self) -> bool:
+        return len(self.legs) > 1
+
+    @property
+    def instrument(self) -> Instrument:
+        """The instrument of a single-leg order or suggestion."""
+        if self.is_multi_leg:
+            raise InvalidValue(f"a multi-leg {type(self).__name__.lower()} has no single instrument")
+        return self.legs[0].instrument
+
+    @property
+    def side(self) -> OrderSide:
+        """The side of a single-leg order or suggestion."""
+        if self.is_multi_leg:
+            raise InvalidValue(f"a multi-leg {type(self).__name__.lower()} has no single side")
+        return self.legs[0].side
+
+
 @dataclass(frozen=True, slots=True)
-class Order:
+class Order(HasLegs):
     """An order for one instrument or a multi-leg combination.
 
     For a multi-leg order ``quantity`` counts combinations, ``limit_price`` is the positive net
@@ -231,24 +256,6 @@ class Order:
         )
 
     # -- views -----------------------------------------------------------------------------
-    @property
-    def is_multi_leg(self) -> bool:
-        return len(self.legs) > 1
-
-    @property
-    def instrument(self) -> Instrument:
-        """The instrument of a single-leg order."""
-        if self.is_multi_leg:
-            raise InvalidValue("a multi-leg order has no single instrument")
-        return self.legs[0].instrument
-
-    @property
-    def side(self) -> OrderSide:
-        """The side of a single-leg order."""
-        if self.is_multi_leg:
-            raise InvalidValue("a multi-leg order has no single side")
-        return self.legs[0].side
-
     @property
     def leaves_quantity(self) -> Quantity:
         return self.quantity - self.filled_quantity

@@ -7,13 +7,12 @@ from datetime import date, datetime
 
 from core.errors import InvalidValue
 from core.model.identifiers import AccountId, ClientOrderId, StrategyId
-from core.model.instruments import Instrument
-from core.model.orders import OrderLeg, OrderSide, PriceEffect
+from core.model.orders import HasLegs, OrderLeg, PriceEffect
 from core.model.values import Money, Price, Quantity
 
 
 @dataclass(frozen=True, slots=True)
-class Suggestion:
+class Suggestion(HasLegs):
     """A proposed trade.
 
     ``signal`` is a stable key of the signal (``"AAPL:long:2025-11-03T15:00"``): with the
@@ -55,19 +54,3 @@ class Suggestion:
     @property
     def client_order_id(self) -> ClientOrderId:
         return ClientOrderId.derive(self.account_id, self.strategy, self.session, self.signal)
-
-    @property
-    def is_multi_leg(self) -> bool:
-        return len(self.legs) > 1
-
-    @property
-    def instrument(self) -> Instrument:
-        if self.is_multi_leg:
-            raise InvalidValue("a multi-leg suggestion has no single instrument")
-        return self.legs[0].instrument
-
-    @property
-    def side(self) -> OrderSide:
-        if self.is_multi_leg:
-            raise InvalidValue("a multi-leg suggestion has no single side")
-        return self.legs[0].side
