@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cluster.cli import backtest_cmd, calendar_cmd, config_cmd, data_cmd, demo_cmd, models_cmd
+from cluster.cli import backtest_cmd, calendar_cmd, config_cmd, data_cmd, demo_cmd, learning_cmd, models_cmd
 
 app = typer.Typer(
     name="raydesk",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(learning_cmd.app, name="learning")
 app.command("calendar")(calendar_cmd.calendar)
 app.command("demo")(demo_cmd.demo)
 app.command("backtest")(backtest_cmd.backtest)

@@ -1,0 +1,52 @@
+"""Feature rows of a window's latest bars (for the scorer) and the ATR used to size entries.
+
+``latest_features`` runs the training expressions (``core.features``) once over the symbols
+asked for, so its rows equal ``latest_row`` of each symbol. Those expressions cost ~15 ms a
+call whatever the row count, so the account computes them only when a scorer needs them;
+sizing uses ``sizing_atr``, a plain-Python ATR with the intraday ``atr`` definition (a test
+pins the two together).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from datetime import datetime
+
+import polars as pl
+
+from core.features import FeatureSetName, feature_names, intraday_features, swing_features
+from core.features.sessions import session_expr
+from core.trading.sizing import wilder_atr
+from core.trading.window import RollingBars
+
+
+def latest_features(
+    window: RollingBars, symbols: Collection[str], feature_set: FeatureSetName
+) -> dict[str, dict[str, float]]:
+    """Features of each symbol's last bar (NaN where undefined), by symbol."""
+    frame = window.frame(symbols)
+    if frame.height == 0:
+        return {}
+    if feature_set == "intraday":
+        # Intraday features restart at each open: the current session is all they can see.
+        frame = frame.with_columns(session_expr()).filter(
+            pl.col("session") == pl.col("session").last().over("symbol")
+        )
+        out = intraday_features(frame)
+    else:
+        out = swing_features(frame)
+    names = feature_names(feature_set)
+    last = out.group_by("symbol", maintain_order=True).last().select("symbol", *names)
+    rows: dict[str, dict[str, float]] = {}
+    for row in last.iter_rows(named=True):
+        rows[row["symbol"]] = {k: math.nan if row[k] is None else float(row[k]) for k in names}
+    return rows
+
+
+def sizing_atr(window: RollingBars, symbol: str, session_open: datetime | None) -> float | None:
+    """ATR(14) of ``symbol``'s last bar: over bars since ``session_open``, or the whole window."""
+    high, low, close = window.columns(symbol, ("high", "low", "close"), since=session_open)
+    if len(close) == 0:
+        return None
+    return wilder_atr(high.tolist(), low.tolist(), close.tolist())
