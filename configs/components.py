@@ -106,6 +106,13 @@ class ServeConfig(Strict):
     token: SecretStr | None = Field(
         default=None, description="Bearer token required by the endpoint (secret); unset disables auth."
     )
+    num_replicas: int = Field(default=1, ge=1, description="Serve replicas of the scoring deployment.")
+    replica_cpus: float = Field(default=0.5, gt=0.0, description="CPUs reserved per replica.")
+    max_ongoing_requests: int = Field(default=128, ge=1, description="Concurrent requests per replica.")
+    max_rows_per_request: int = Field(default=10_000, ge=1, description="Largest batch of rows accepted.")
+    max_batch_rows: int = Field(default=2048, ge=1, description="Rows merged into one model call.")
+    batch_wait_ms: float = Field(default=1.0, ge=0.0, description="How long a batch waits to fill, ms.")
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="Largest request body.")
 
 
 class GatesConfig(Strict):

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from cluster.cli import backtest_cmd, calendar_cmd, config_cmd, data_cmd, demo_cmd, learning_cmd, models_cmd
+from cluster.cli import (
+    backtest_cmd,
+    calendar_cmd,
+    config_cmd,
+    data_cmd,
+    demo_cmd,
+    learning_cmd,
+    models_cmd,
+    serve_cmd,
+)
 
 app = typer.Typer(
     name="raydesk",
@@ -20,3 +29,5 @@ app.add_typer(learning_cmd.app, name="learning")
 app.command("calendar")(calendar_cmd.calendar)
 app.command("demo")(demo_cmd.demo)
 app.command("backtest")(backtest_cmd.backtest)
+app.command("serve")(serve_cmd.serve)
+app.command("score")(serve_cmd.score)

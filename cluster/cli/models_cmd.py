@@ -150,6 +150,7 @@ def promote(
         model = reg.promote(strategy, version, force=force)
         was = f" (was {before.version})" if before and before.version != model.version else ""
         _out.print(f"[green]promoted[/green] {strategy} {model.version}{was}", highlight=False)
+    _refresh_served()
 
 
 @app.command()
@@ -161,3 +162,17 @@ def rollback(
     with _errors():
         model = _open(registry).rollback(strategy)
         _out.print(f"[yellow]rolled back[/yellow] {strategy} to {model.version}", highlight=False)
+    _refresh_served()
+
+
+def _refresh_served() -> None:
+    """Swap the new version into a running scoring endpoint, if there is one."""
+    try:
+        from serving.deploy import refresh_after_promotion
+
+        versions = refresh_after_promotion()
+    except Exception as exc:  # the registry switch stands; serving catches up on its next start
+        _out.print(f"[yellow]served models not updated: {exc}[/yellow]", highlight=False)
+        return
+    if versions is not None:
+        _out.print(f"serving now: {versions}", highlight=False)

@@ -1,0 +1,172 @@
+"""Start, update and hot-swap the ``raydesk-scoring`` Serve application.
+
+A promotion or rollback changes only the ``user_config`` (the versions). The deployment keeps a
+stable version string (a hash of this package's code), so Serve's controller sees an unchanged
+code version and calls ``reconfigure`` on the live replicas instead of replacing them
+(``DeploymentVersion.requires_actor_restart`` is false, ``requires_actor_reconfigure`` true).
+A plain ``serve.run`` would give every run a random version and restart the replicas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import lightgbm
+import ray
+from ray import serve
+from ray.serve.deployment import Deployment
+from ray.serve.handle import DeploymentHandle
+
+from core.clock import Clock, LiveClock
+from serving import APP_NAME
+from serving.config import ServingConfig
+from serving.models import load_model
+from serving.options import ServingOptions
+from training.registry import ModelRegistry
+
+__all__ = [
+    "code_version",
+    "connect",
+    "current_config",
+    "deploy",
+    "is_deployed",
+    "promoted_versions",
+    "refresh_after_promotion",
+    "update_versions",
+]
+
+log = logging.getLogger("raydesk.serving")
+
+# Serve's knobs (a subset of RAY_SERVE_THROUGHPUT_OPTIMIZED, without its direct ingress), read at
+# import by the proxy (which inherits the controller's runtime env) and the replicas. Measured on
+# 2 cores: about 25% less CPU per request in both processes (benchmarks/RESULTS.md).
+SERVE_ENV: dict[str, str] = {
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",  # no cross-thread hop per request
+    "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
+    "RAY_SERVE_USE_GRPC_BY_DEFAULT": "1",  # proxy -> replica over gRPC, not Ray actor calls
+    "RAY_SERVE_LOG_TO_STDERR": "0",  # replica logs still go to the Ray log files
+    "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
+}
+
+
+def code_version() -> str:
+    """A hash of the serving code and LightGBM: replicas restart only when it changes."""
+    digest = hashlib.sha256(lightgbm.__version__.encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return f"raydesk-scoring-{digest.hexdigest()[:16]}"
+
+
+def promoted_versions(registry: ModelRegistry, strategies: Sequence[str]) -> dict[str, str | None]:
+    """The promoted version of each strategy (None: nothing promoted yet)."""
+    out: dict[str, str | None] = {}
+    for strategy in strategies:
+        model = registry.promoted(strategy)
+        out[strategy] = model.version if model else None
+    return out
+
+
+def _preflight(registry: ModelRegistry, versions: Mapping[str, str | None]) -> None:
+    # Load each model here first: a broken artifact fails the caller, not the replicas.
+    for strategy, version in versions.items():
+        if version is not None:
+            load_model(registry, registry.get(strategy, version))
+
+
+def _application(config: ServingConfig) -> Any:
+    from serving.app import ScoringService
+
+    deployment = cast(Deployment, ScoringService).options(
+        num_replicas=config.num_replicas,
+        max_ongoing_requests=config.max_ongoing_requests,
+        ray_actor_options={"num_cpus": config.replica_cpus, "runtime_env": {"env_vars": dict(SERVE_ENV)}},
+        logging_config={"enable_access_log": False, "log_level": "WARNING"},
+        graceful_shutdown_timeout_s=10,
+        user_config=config.to_user_config(),
+    )
+    # Serve's public API no longer takes a version; the internal flag is what keeps it stable.
+    return deployment.options(version=code_version(), _internal=True).bind()
+
+
+def _run(config: ServingConfig) -> DeploymentHandle[Any]:
+    handle: DeploymentHandle[Any] = serve.run(_application(config), name=APP_NAME, route_prefix="/")
+    return handle
+
+
+def deploy(
+    registry_root: Path,
+    strategies: Sequence[str],
+    options: ServingOptions,
+    clock: Clock | None = None,
+) -> DeploymentHandle[Any]:
+    """Start (or update in place) the scoring app serving the promoted model of ``strategies``.
+
+    Refuses a non-loopback host without a token. Serve's HTTP options apply when this call
+    starts Serve; a Serve instance already running keeps its host and port.
+    """
+    options.check_bind()
+    if not strategies:
+        raise ValueError("deploy: no strategies to serve")
+    registry = ModelRegistry(Path(registry_root), clock or LiveClock())
+    versions = promoted_versions(registry, strategies)
+    _preflight(registry, versions)
+    serve.start(
+        http_options={"host": options.host, "port": options.port},
+        controller_options={"runtime_env": {"env_vars": dict(SERVE_ENV)}},
+    )
+    return _run(ServingConfig.build(registry_root, strategies, options, versions))
+
+
+def is_deployed() -> bool:
+    """True if the scoring app exists in the connected cluster."""
+    try:
+        return APP_NAME in serve.status().applications
+    except Exception:  # Serve not started in this cluster
+        return False
+
+
+def current_config() -> ServingConfig:
+    """The ``user_config`` the running app serves (read from a replica)."""
+    handle = serve.get_app_handle(APP_NAME)
+    raw: dict[str, Any] = handle.current_config.remote().result(timeout_s=30)
+    return ServingConfig.from_user_config(raw)
+
+
+def update_versions(clock: Clock | None = None) -> dict[str, str | None]:
+    """Push the registry's promoted versions to the running app (a reconfigure, not a redeploy).
+
+    Returns the versions now served. Everything else (strategies, limits, shape) is kept.
+    """
+    config = current_config()
+    registry = ModelRegistry(Path(config.registry_root), clock or LiveClock())
+    versions = promoted_versions(registry, config.strategies)
+    if dict(versions) != dict(config.versions):
+        _preflight(registry, versions)
+        _run(config.with_versions(versions))
+    return versions
+
+
+def connect(address: str | None = "auto") -> bool:
+    """Connect to a running Ray cluster; False if there is none (nothing is started)."""
+    if ray.is_initialized():
+        return True
+    try:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except ConnectionError:
+        return False
+    return True
+
+
+def refresh_after_promotion(address: str | None = "auto") -> dict[str, str | None] | None:
+    """For ``raydesk models promote/rollback`` and the nightly retrain: swap served models.
+
+    None when no cluster or no scoring app is running (the next ``raydesk serve`` picks up the
+    registry's promoted versions anyway).
+    """
+    if not connect(address) or not is_deployed():
+        return None
+    return update_versions()
