@@ -5,13 +5,16 @@ from __future__ import annotations
 import typer
 
 from cluster.cli import (
+    accounts_cmd,
     backtest_cmd,
     calendar_cmd,
     config_cmd,
     data_cmd,
     demo_cmd,
+    halt_cmd,
     learning_cmd,
     models_cmd,
+    run_cmd,
     serve_cmd,
 )
 
@@ -26,8 +29,12 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(learning_cmd.app, name="learning")
+app.add_typer(accounts_cmd.app, name="accounts")
 app.command("calendar")(calendar_cmd.calendar)
 app.command("demo")(demo_cmd.demo)
 app.command("backtest")(backtest_cmd.backtest)
 app.command("serve")(serve_cmd.serve)
 app.command("score")(serve_cmd.score)
+app.command("run")(run_cmd.run)
+app.command("halt")(halt_cmd.halt)
+app.command("resume-all")(halt_cmd.resume_all)

@@ -16,14 +16,16 @@ from core.strategies.base import (
     complete_signals,
     latest_intents,
 )
+from core.strategies.intraday_mean_reversion import IntradayMeanReversion
 from core.strategies.sma_cross import SmaCross
+from core.strategies.swing_trend_following import SwingTrendFollowing
 
 StrategyFactory = Callable[[], Strategy]
 
 STRATEGIES: dict[str, StrategyFactory] = {
     "sma_cross": SmaCross,
-    # "intraday_mean_reversion": ...,  (to come)
-    # "swing_trend_following": ...,    (to come)
+    "intraday_mean_reversion": IntradayMeanReversion,
+    "swing_trend_following": SwingTrendFollowing,
 }
 
 
@@ -41,9 +43,11 @@ __all__ = [
     "SIGNAL_SCHEMA",
     "STRATEGIES",
     "Intent",
+    "IntradayMeanReversion",
     "SmaCross",
     "Strategy",
     "StrategyFactory",
+    "SwingTrendFollowing",
     "complete_signals",
     "latest_intents",
     "make_strategy",

@@ -1,0 +1,109 @@
+"""``SchedulerActor`` (named ``scheduler``): the desk's ``ScheduleRunner`` behind Ray.
+
+Its clock is a ``SimClock`` moved by ``advance_to``: a replay steps it with the simulated
+session, ``raydesk run`` with the real time. Due tasks fan out to the account actors; runs are
+recorded in the ledger file (``task_runs`` table).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from actors import SCHEDULER_NAME
+from actors.schedule_handlers import account_handlers
+from adapters.ledger.task_runs import SqliteRunStore
+from cluster.runtime import NAMESPACE
+from core.calendar import MarketCalendar
+from core.clock import SimClock
+from core.scheduling import Scheduler, ScheduleRunner, default_schedule
+
+RESTART_WAIT_S = 30.0
+
+
+class _SchedulerActor:
+    def __init__(self, run_store_path: str, accounts: Sequence[str], start: datetime) -> None:
+        self.clock = SimClock(start)
+        self.accounts = list(accounts)
+        self._handles: dict[str, Any] = {}
+        self._store = SqliteRunStore(Path(run_store_path))
+        scheduler = Scheduler(default_schedule(), MarketCalendar(), self.clock)
+        self.runner = ScheduleRunner(scheduler, account_handlers(self._fan_out), self._store, self.clock)
+
+    def advance_to(self, at: datetime) -> list[dict[str, Any]]:
+        """Move the clock to ``at`` and run every task due by then; returns the run records."""
+        if at > self.clock.now():
+            self.clock.set(at)
+        return [
+            {"task": r.task, "due": r.due.isoformat(), "status": str(r.status), "detail": r.detail}
+            for r in self.runner.tick()
+        ]
+
+    def set_accounts(self, accounts: Sequence[str]) -> None:
+        self.accounts = list(accounts)
+        self._handles = {a: h for a, h in self._handles.items() if a in self.accounts}
+
+    def next_wake(self) -> datetime | None:
+        return self.runner.next_wake()
+
+    def ping(self) -> str:
+        return "pong"
+
+    def _handle(self, name: str) -> Any:
+        if name not in self._handles:
+            self._handles[name] = ray.get_actor(name, namespace=NAMESPACE)
+        return self._handles[name]
+
+    def _fan_out(self, method: str, args: tuple[Any, ...]) -> Mapping[str, Any]:
+        refs = {a: getattr(self._handle(a), method).remote(*args) for a in self.accounts}
+        results: dict[str, Any] = {}
+        for account, ref in refs.items():
+            try:
+                results[account] = ray.get(ref)
+            except ray.exceptions.RayActorError:
+                # Died mid-call: Ray restarts it (recovery reconciles); run the task there once more.
+                results[account] = self._retry(account, method, args)
+        return results
+
+    def _retry(self, account: str, method: str, args: tuple[Any, ...]) -> Any:
+        handle = self._handle(account)
+        if not wait_alive(handle, RESTART_WAIT_S):
+            return {"error": "actor_down"}
+        try:
+            return ray.get(getattr(handle, method).remote(*args))
+        except ray.exceptions.RayError as exc:
+            return {"error": f"{type(exc).__name__}"}
+
+
+def wait_alive(handle: Any, timeout_s: float) -> bool:
+    """Ping ``handle`` until it answers or ``timeout_s`` (real seconds) pass."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get(handle.ping.remote(), timeout=min(5.0, max(0.1, deadline - time.monotonic())))
+            return True
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            time.sleep(0.1)
+    return False
+
+
+SchedulerActor: Any = ray.remote(num_cpus=0.05, max_restarts=-1, max_task_retries=0)(_SchedulerActor)
+
+
+def spawn_scheduler(
+    run_store_path: Path,
+    accounts: Sequence[str],
+    start: datetime,
+    *,
+    detached: bool = True,
+    namespace: str = NAMESPACE,
+) -> Any:
+    options: dict[str, Any] = {"name": SCHEDULER_NAME, "namespace": namespace, "get_if_exists": True}
+    if detached:
+        options["lifetime"] = "detached"
+    return SchedulerActor.options(**options).remote(str(run_store_path), list(accounts), start)

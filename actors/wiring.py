@@ -1,0 +1,263 @@
+"""Building an account from configuration: venue, ledger, Redis ports, risk, scorer, service.
+
+Plain Python, testable without Ray: the account actor calls ``build_host`` in its
+constructor, and a restarted actor calls it again (start-up and recovery are one path).
+
+Where state lives:
+
+* the ledger is the one SQLite file at ``settings.ledger.path``, shared by every account (rows
+  carry the account id; WAL lets the actors write concurrently and the CLI, the TUI and the
+  reports read one file);
+* a simulated account's venue is its own durable ``SimExchange`` at
+  ``<state_dir>/<account>/venue.sqlite3`` (reopened after a crash with every order and fill);
+* the feed cursor (last bar event processed) is ``<state_dir>/<account>/feed.json``;
+* Redis (quotes, events, state board, command inbox) is reached by URL: the supervisor or the
+  replay driver starts the embedded server once and hands its URL to every actor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from actors.host import AccountHost, CrashAfterSubmits, FeedCursor, History
+from actors.scoped import AccountScopedFills
+from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
+from adapters.cache import (
+    RedisCommandInbox,
+    RedisEventLog,
+    RedisQuoteCache,
+    RedisStateBoard,
+    client_from_url,
+)
+from adapters.ledger import SqliteLedger
+from adapters.store import BarStore
+from configs.accounts import AccountConfig
+from configs.accounts import RiskLimits as ConfigRiskLimits
+from core.calendar import MarketCalendar
+from core.clock import Clock, LiveClock, SimClock
+from core.errors import ConfigError
+from core.execution import ExecutionService, Reconciler
+from core.model import AccountId, Money
+from core.ports.execution import Execution
+from core.ports.scorer import Scorer
+from core.risk import RiskEngine, RiskLimits
+from core.strategies import make_strategy
+from core.trading.config import AccountRuntimeConfig
+
+DAILY_STRATEGIES: Final = frozenset({"swing_trend_following"})
+"""Strategies that run on daily bars (every other one runs on minute bars)."""
+REAL_BROKERS: Final = frozenset({"alpaca", "tastytrade", "ibkr"})
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """Everything an account actor needs to build its account; picklable, sent at creation.
+
+    ``start``: a replay's first instant (the account runs on a ``SimClock`` moved by the bar
+    events); ``None`` runs on the real clock. ``scorer``: ``"serve"`` for the Serve deployment
+    (in the cluster), an ``http://`` URL, or ``None`` for rules only.
+    """
+
+    account: AccountConfig
+    ledger_path: Path
+    state_dir: Path
+    redis_url: str
+    data_dir: Path | None = None
+    symbols: tuple[str, ...] = ()
+    start: datetime | None = None
+    scorer: str | None = None
+    flatten_minutes_before_close: int = 10
+    crash_after_submits: int | None = None
+    timeframes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def account_dir(self) -> Path:
+        return self.state_dir / self.account.id
+
+    def timeframe_of(self, strategy: str) -> str:
+        return self.timeframes.get(strategy, "1d" if strategy in DAILY_STRATEGIES else "1m")
+
+
+def core_risk_limits(limits: ConfigRiskLimits, currency: str = "USD") -> RiskLimits:
+    """The configured limits as the risk engine's value objects."""
+    return RiskLimits(
+        max_risk_per_trade=Money(limits.max_risk_per_trade, currency),
+        max_open_positions=limits.max_open_positions,
+        max_exposure_per_symbol=Money(limits.max_exposure_per_symbol, currency),
+        daily_loss_limit=Money(limits.daily_loss_limit, currency),
+        stale_quote_seconds=limits.stale_quote_seconds,
+    )
+
+
+def runtime_config(spec: AccountSpec) -> AccountRuntimeConfig:
+    """``AccountRuntimeConfig`` from the account's configuration."""
+    account = spec.account
+    timeframes = {s: spec.timeframe_of(s) for s in account.strategies}
+    return AccountRuntimeConfig(
+        automation_enabled=account.automation_enabled,
+        entry_offset_cents=account.entry_offset_cents,
+        bankroll=Decimal(account.bankroll),
+        timeframes=timeframes,
+        flatten_minutes_before_close=spec.flatten_minutes_before_close,
+        intraday=any(t != "1d" for t in timeframes.values()),
+        max_positions=account.risk.max_open_positions,
+        kill_switch=account.risk.kill_switch,
+    )
+
+
+def open_sim_venue(path: Path, account_id: AccountId, cash: Decimal, clock: Clock) -> SimExchange:
+    """The account's durable simulated exchange (reopened if it exists), account funded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    calendar = MarketCalendar()
+    # Filled on quotes, as a live broker fills: each symbol gets one quote per minute, which
+    # makes a re-sent bar event recognisable by the quote's timestamp. fsync guards against
+    # power cuts only; a killed process loses nothing the kernel already holds.
+    config = SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE, fsync=False)
+    opener = SimExchange.open if path.exists() else _new_exchange
+    venue = opener(path, config, clock, is_open=calendar.is_open, session_close=calendar.next_close)
+    venue.open_account(account_id, Money(cash), margin=True)
+    return venue
+
+
+def _new_exchange(path: Path, config: SimExchangeConfig, clock: Clock, **kwargs: Any) -> SimExchange:
+    return SimExchange(config, clock, path, **kwargs)
+
+
+def make_scorer(target: str | None) -> Scorer | None:
+    """The scoring client for ``target`` (see ``AccountSpec.scorer``); ``None``: rules only."""
+    if target is None:
+        return None
+    try:
+        from serving.client import HandleScorer, HttpScorer
+    except ImportError:  # serving not installed: trade on the rules
+        return None
+    if target == "serve":
+        try:
+            return HandleScorer()
+        except Exception:  # no Serve app running: rules only (the service records fallbacks)
+            return None
+    return HttpScorer(target)
+
+
+@dataclass
+class Broker:
+    """The account's ``Execution`` port and, for the simulator, its venue."""
+
+    execution: Execution
+    venue: SimExchange | None
+    closers: tuple[Callable[[], Any], ...]
+
+
+def open_broker(spec: AccountSpec, clock: Clock) -> Broker:
+    """The broker adapter of ``spec.account`` (only the simulator exists so far)."""
+    account = spec.account
+    if account.broker in REAL_BROKERS:
+        raise ConfigError(
+            f"accounts.{account.id}.broker: the {account.broker} adapter is not available yet; "
+            "use broker = 'sim' (paper trading on the simulated exchange)"
+        )
+    venue = open_sim_venue(
+        spec.account_dir / "venue.sqlite3", AccountId(account.id), Decimal(account.bankroll), clock
+    )
+    execution: Execution = AccountScopedFills(SimExecutionClient(venue, AccountId(account.id)), account.id)
+    if spec.crash_after_submits is not None:
+        execution = CrashAfterSubmits(execution, spec.crash_after_submits)
+    return Broker(execution, venue, (venue.close,))
+
+
+def build_host(spec: AccountSpec, service_factory: Callable[..., Any] | None = None) -> AccountHost:
+    """Wire the account of ``spec`` and return its host (not started: call ``start()``)."""
+    spec.account_dir.mkdir(parents=True, exist_ok=True)
+    clock: Clock = SimClock(spec.start) if spec.start is not None else LiveClock()
+    account_id = AccountId(spec.account.id)
+    broker = open_broker(spec, clock)
+    ledger = SqliteLedger(spec.ledger_path, clock)
+    redis = client_from_url(spec.redis_url)
+    limits = core_risk_limits(spec.account.risk)
+    config = runtime_config(spec)
+    execution = ExecutionService(
+        account_id,
+        broker.execution,
+        ledger,
+        RiskEngine(limits),
+        clock,
+        offset_cents=config.entry_offset_cents,
+    )
+    factory = service_factory or _account_service
+    service = factory(
+        account_id=account_id,
+        strategies=[make_strategy(name) for name in spec.account.strategies],
+        execution=execution,
+        reconciler=Reconciler(account_id, broker.execution, ledger, clock),
+        ledger=ledger,
+        broker=broker.execution,
+        risk_limits=limits,
+        quotes=RedisQuoteCache(redis, clock),
+        events=RedisEventLog(redis),
+        board=RedisStateBoard(redis),
+        inbox=RedisCommandInbox(redis),
+        scorer=make_scorer(spec.scorer),
+        clock=clock,
+        calendar=MarketCalendar(),
+        config=config,
+    )
+    closers = (*broker.closers, ledger.close, redis.close)
+    return AccountHost(
+        spec.account.id,
+        service,
+        clock,
+        FeedCursor(spec.account_dir / "feed.json"),
+        ledger,
+        broker.execution,
+        broker.venue,
+        closers=tuple(_quiet(c) for c in closers),
+        history=_history(spec),
+        timeframes=tuple(sorted(set(config.timeframes.values()))),
+    )
+
+
+_HISTORY: Final = {"1m": timedelta(days=7), "1d": timedelta(days=600)}
+
+
+def _history(spec: AccountSpec) -> History | None:
+    """Stored bars of the account's symbols completed by ``until``: the warm-up after a (re)start."""
+    if spec.data_dir is None or not spec.symbols:
+        return None
+    store = BarStore(spec.data_dir)
+    symbols = list(spec.symbols)
+
+    def read(timeframe: str, until: datetime) -> pl.DataFrame:
+        start = until - _HISTORY.get(timeframe, timedelta(days=7))
+        bars = store.read(timeframe, symbols, start=start, end=until + timedelta(microseconds=1))
+        if timeframe == "1d":
+            return bars.filter(pl.col("ts") <= until)  # a daily bar is stamped at its close
+        return bars.filter(pl.col("ts") + timedelta(minutes=1) <= until)
+
+    return read
+
+
+def build_account(spec: AccountSpec) -> Any:
+    """The ``AccountService`` of ``spec`` (see ``build_host`` for the host around it)."""
+    return build_host(spec).service
+
+
+def _account_service(**kwargs: Any) -> Any:
+    from core.trading import AccountService
+
+    return AccountService(**kwargs)
+
+
+def _quiet(close: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            close()
+
+    return run

@@ -1,0 +1,185 @@
+"""``replay_session``: one stored session through the desk's actors, as fast as it can go.
+
+The driver walks a simulated clock over the session's minutes. Each minute the market-data
+actor publishes quotes and bars (and returns once every account processed them), then the
+scheduler runs what is due (monitoring, the flatten passes). An account actor that dies
+mid-step is waited for (Ray restarts it, its start-up reconciles) and the same step is sent
+to it again: its feed cursor and the ``ClientOrderId`` make the retry harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from actors.scheduler import wait_alive
+from cluster.runtime import connect
+from cluster.supervisor import Desk, Supervisor
+from configs import Settings
+from core.calendar import MarketCalendar
+
+StepHook = Callable[[int, datetime, Desk], None]
+"""Called before each minute is published (tests inject faults here)."""
+
+RESTART_TIMEOUT_S = 60.0
+MAX_ATTEMPTS = 5
+
+
+class ReplayError(RuntimeError):
+    """An account could not process a step even after Ray restarted it."""
+
+
+@dataclass
+class AccountResult:
+    """One account after the replay: venue and ledger side by side."""
+
+    account_id: str
+    venue_orders: list[str]
+    venue_fills: list[str]
+    ledger_orders: dict[str, str]
+    ledger_fills: list[str]
+    venue_positions: dict[str, str]
+    ledger_positions: dict[str, str]
+    equity: str
+    denials: Counter[str]
+    open_discrepancies: int
+
+    @property
+    def lost_fills(self) -> list[str]:
+        """Venue fills the ledger does not have."""
+        return sorted(set(self.venue_fills) - set(self.ledger_fills))
+
+    @property
+    def unknown_orders(self) -> list[str]:
+        """Venue orders the ledger does not know."""
+        return sorted(set(self.venue_orders) - set(self.ledger_orders))
+
+
+@dataclass
+class ReplayResult:
+    session: date
+    steps: int
+    wall_s: float
+    retries: int
+    accounts: dict[str, AccountResult]
+    task_runs: list[dict[str, Any]] = field(default_factory=list)
+    step_results: list[dict[str, Any]] = field(default_factory=list)
+
+
+def replay_session(
+    settings: Settings,
+    session: date,
+    *,
+    state_dir: Path,
+    accounts: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+    redis_url: str | None = None,
+    scorer: str | None = None,
+    crash_after_submits: Mapping[str, int] | None = None,
+    on_step: StepHook | None = None,
+    keep_actors: bool = False,
+    keep_steps: bool = False,
+) -> ReplayResult:
+    """Replay ``session`` (bars from ``settings.data.data_dir``) through the account actors."""
+    connect()
+    calendar = MarketCalendar()
+    open_, _ = calendar.session_open_close(session)
+    supervisor = Supervisor(
+        settings,
+        state_dir,
+        start=open_,
+        accounts=accounts,
+        symbols=symbols,
+        redis_url=redis_url,
+        scorer=scorer,
+        crash_after_submits=crash_after_submits,
+    )
+    started = time.perf_counter()
+    desk = supervisor.up()
+    try:
+        return _drive(supervisor, desk, session, on_step, keep_steps, started)
+    finally:
+        if not keep_actors:
+            supervisor.down()
+
+
+def _drive(
+    supervisor: Supervisor,
+    desk: Desk,
+    session: date,
+    on_step: StepHook | None,
+    keep_steps: bool,
+    started: float,
+) -> ReplayResult:
+    import ray
+
+    md, scheduler = desk.market_data, desk.scheduler
+    instants: list[datetime] = ray.get(md.load.remote(session, list(supervisor.symbols)))
+    for name, spec in desk.specs.items():
+        for timeframe in sorted({spec.timeframe_of(s) for s in spec.account.strategies}):
+            ray.get(md.subscribe.remote(name, list(spec.symbols), timeframe))
+    retries = 0
+    runs: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    for i, at in enumerate(instants):
+        if on_step is not None:
+            on_step(i, at, desk)
+        result, tries = _publish(desk, partial(_step, md, at))
+        retries += tries
+        if keep_steps:
+            steps.append(result)
+        runs += ray.get(scheduler.advance_to.remote(at))
+    _, tries = _publish(desk, lambda names: md.publish_daily.remote(names))
+    retries += tries
+    results = {
+        name.split(":", 1)[1]: _result(ray.get(h.audit.remote()), name) for name, h in desk.accounts.items()
+    }
+    return ReplayResult(session, len(instants), time.perf_counter() - started, retries, results, runs, steps)
+
+
+def _step(md: Any, at: datetime, names: list[str] | None) -> Any:
+    return md.step.remote(at, names)
+
+
+def _publish(desk: Desk, send: Callable[[list[str] | None], Any]) -> tuple[dict[str, Any], int]:
+    """Send a step; re-send it to accounts that died processing it once Ray restarted them."""
+    import ray
+
+    names: list[str] | None = None
+    merged: dict[str, Any] = {}
+    for attempt in range(MAX_ATTEMPTS):
+        result: dict[str, Any] = ray.get(send(names))
+        merged.update(result.get("accounts", {}))
+        errors = {a: r for a, r in result.get("accounts", {}).items() if "error" in r}
+        broken = {a: r["detail"] for a, r in errors.items() if r["error"] != "actor_died"}
+        if broken:
+            raise ReplayError(f"step failed in {sorted(broken)}: {broken}")
+        failed = sorted(errors)
+        if not failed:
+            return {**result, "accounts": merged}, attempt
+        for name in failed:
+            if not wait_alive(desk.accounts[name], RESTART_TIMEOUT_S):
+                raise ReplayError(f"{name} did not come back within {RESTART_TIMEOUT_S:g}s")
+        names = failed
+    raise ReplayError(f"accounts {names} failed the same step {MAX_ATTEMPTS} times")
+
+
+def _result(audit: Mapping[str, Any], name: str) -> AccountResult:
+    return AccountResult(
+        account_id=name.split(":", 1)[1],
+        venue_orders=list(audit["venue_orders"]),
+        venue_fills=list(audit["venue_fills"]),
+        ledger_orders=dict(audit["ledger_orders"]),
+        ledger_fills=list(audit["ledger_fills"]),
+        venue_positions=dict(audit["venue_positions"]),
+        ledger_positions=dict(audit["ledger_positions"]),
+        equity=str(audit["equity"]),
+        denials=Counter(rule for rule, _ in audit["denials"]),
+        open_discrepancies=int(audit["open_discrepancies"]),
+    )

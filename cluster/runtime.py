@@ -1,0 +1,57 @@
+"""Connecting to Ray: a running cluster when there is one, else a small local one.
+
+``connect`` is idempotent. It joins the cluster named by ``address`` or ``RAY_ADDRESS``, else
+one already running on this machine (``address="auto"``), else it starts a local Ray sized for
+a laptop. Every desk actor lives in the ``raydesk`` namespace.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Final
+
+NAMESPACE: Final = "raydesk"
+
+
+def connect(
+    address: str | None = None,
+    namespace: str = NAMESPACE,
+    *,
+    num_cpus: int | None = None,
+    include_dashboard: bool = False,
+    local_only: bool = False,
+) -> Any:
+    """Initialise Ray once; returns the ``ray`` module.
+
+    ``local_only`` skips looking for a running cluster (tests, one-off scripts).
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        return ray
+    target = address or os.environ.get("RAY_ADDRESS")
+    if target:
+        ray.init(address=target, namespace=namespace, log_to_driver=False)
+        return ray
+    if not local_only:
+        try:
+            ray.init(address="auto", namespace=namespace, log_to_driver=False)
+            return ray
+        except (ConnectionError, RuntimeError):
+            pass  # nothing running here: start a local Ray below
+    ray.init(
+        num_cpus=num_cpus,
+        include_dashboard=include_dashboard,
+        namespace=namespace,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    return ray
+
+
+def is_connected() -> bool:
+    """Whether this process is attached to Ray (without starting it)."""
+    import ray
+
+    return bool(ray.is_initialized())

@@ -1,0 +1,181 @@
+"""The account actor's logic without Ray: wiring, the host's event handling, fault injection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from actors.events import BarEvent, event_seq, seq_instant
+from actors.host import CrashAfterSubmits, FeedCursor
+from actors.market_feed import SessionBars, quotes_of
+from actors.schedule_handlers import account_handlers
+from actors.wiring import AccountSpec, build_host, core_risk_limits, runtime_config
+from adapters.cache import EmbeddedRedis, RedisQuoteCache, client_from_url
+from adapters.market.synthetic import SessionGrid, SyntheticMarketConfig, daily_bars, simulate_symbol
+from adapters.store import BarStore
+from configs.accounts import AccountConfig, RiskLimits
+from core.calendar import MarketCalendar
+from core.clock import SimClock
+from core.errors import ConfigError
+from core.model import Money
+from core.scheduling import Occurrence, SkipTask, default_schedule
+
+SYMBOLS = ("SYNA", "SYNB")
+SESSION = date(2024, 11, 29)
+RISK = RiskLimits(max_risk_per_trade=Decimal(1000), max_exposure_per_symbol=Decimal(50000))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bars")
+    store = BarStore(root)
+    config = SyntheticMarketConfig(seed=7, symbols=SYMBOLS, start=date(2024, 11, 20), end=SESSION)
+    grid = SessionGrid.build(config.start, config.end)
+    for symbol in SYMBOLS:
+        minute = simulate_symbol(config, symbol, grid).bars
+        store.write(minute, "1m")
+        store.write(daily_bars(minute), "1d")
+    return root
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis") / "r.rdb") as server:
+        yield server.url
+
+
+def _spec(tmp: Path, data_dir: Path, redis_url: str, **kw: Any) -> AccountSpec:
+    account = AccountConfig(id="alpha", broker="sim", strategies=["sma_cross"], risk=RISK)
+    open_, _ = MarketCalendar().session_open_close(SESSION)
+    return AccountSpec(
+        account,
+        tmp / "ledger.sqlite3",
+        tmp / "state",
+        redis_url,
+        data_dir=data_dir,
+        symbols=SYMBOLS,
+        start=open_,
+        **kw,
+    )
+
+
+def _replay(host: Any, bars: SessionBars, quotes: RedisQuoteCache, instants: list[datetime]) -> None:
+    for at in instants:
+        event = bars.minute(at)
+        assert event is not None
+        quotes.put_many(quotes_of(event.bars, at))
+        host.on_bars(event)
+
+
+def test_mappings() -> None:
+    limits = core_risk_limits(RISK)
+    assert limits.max_risk_per_trade == Money(1000) and limits.stale_quote_seconds == 30.0
+    account = AccountConfig(id="swing", broker="sim", strategies=["swing_trend_following"])
+    config = runtime_config(AccountSpec(account, Path("l"), Path("s"), "redis://x"))
+    assert config.timeframe_of("swing_trend_following") == "1d" and not config.intraday
+
+
+def test_real_brokers_are_refused_clearly(tmp_path: Path) -> None:
+    account = AccountConfig(id="live", broker="alpaca", strategies=["sma_cross"])
+    with pytest.raises(ConfigError, match="not available yet"):
+        build_host(AccountSpec(account, tmp_path / "l", tmp_path / "s", "redis://127.0.0.1:1/0"))
+
+
+def test_event_seq_round_trips() -> None:
+    at = datetime(2024, 11, 29, 14, 31, tzinfo=UTC)
+    assert seq_instant(event_seq(at)) == at
+    assert event_seq(at + timedelta(minutes=1)) > event_seq(at)
+
+
+def test_cursor_is_durable(tmp_path: Path) -> None:
+    event = BarEvent.of(datetime(2024, 11, 29, 14, 31, tzinfo=UTC), "1m", pl.DataFrame())
+    cursor = FeedCursor(tmp_path / "feed.json")
+    assert not cursor.seen(event)
+    cursor.mark(event)
+    assert FeedCursor(tmp_path / "feed.json").seen(event)
+
+
+def test_host_trades_once_per_event_and_restarts_where_it_stopped(
+    tmp_path: Path, data_dir: Path, redis_url: str
+) -> None:
+    bars = SessionBars(BarStore(data_dir), SESSION, SYMBOLS)
+    instants = bars.instants
+    quotes = RedisQuoteCache(client_from_url(redis_url), SimClock(instants[0]))
+    host = build_host(_spec(tmp_path, data_dir, redis_url))
+    assert host.start().ready
+    _replay(host, bars, quotes, instants[:120])
+    first = host.audit()
+    assert first["venue_orders"], "sma_cross traded"
+    again = bars.minute(instants[119])
+    assert again is not None and host.on_bars(again)["replayed"] is True
+    host.close()
+
+    restarted = build_host(_spec(tmp_path, data_dir, redis_url))
+    restarted.start()
+    assert restarted.cursor.last("1m") == event_seq(instants[119])
+    _replay(restarted, bars, quotes, instants[120:])
+    audit = restarted.audit()
+    restarted.close()
+    assert set(first["venue_orders"]) <= set(audit["venue_orders"])
+    assert sorted(audit["ledger_fills"]) == audit["venue_fills"]
+    assert audit["ledger_positions"] == audit["venue_positions"]
+    assert all(f.startswith("alpha:") for f in audit["ledger_fills"]), "fill ids scoped by account"
+
+
+def test_crash_after_submits_counts_venue_orders() -> None:
+    exits: list[int] = []
+
+    class Venue:
+        def __init__(self) -> None:
+            self.orders = ["a"]
+
+        def orders_since(self, since: datetime) -> list[str]:
+            return self.orders
+
+        def get_order(self, cid: str) -> str | None:
+            return cid if cid in self.orders else None
+
+        def submit(self, order: Any) -> Any:
+            if order.client_order_id not in self.orders:
+                self.orders.append(order.client_order_id)
+            return order
+
+    class _Ord:
+        def __init__(self, cid: str) -> None:
+            self.client_order_id = cid
+
+    def Ord(cid: str) -> Any:
+        return _Ord(cid)
+
+    venue: Any = Venue()
+    crash = CrashAfterSubmits(venue, 3, exit=exits.append)
+    crash.submit(Ord("b"))
+    crash.submit(Ord("b"))  # a resubmission is not a new order
+    assert exits == []
+    crash.submit(Ord("c"))
+    assert exits == [1]
+    restarted = CrashAfterSubmits(venue, 3, exit=exits.append)  # the restarted process
+    restarted.submit(Ord("d"))
+    assert exits == [1], "a restarted process does not crash again"
+
+
+def test_schedule_handlers_fan_out() -> None:
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def fan_out(method: str, args: tuple[Any, ...]) -> dict[str, Any]:
+        calls.append((method, args))
+        return {"account:a": "ok"}
+
+    handlers = account_handlers(fan_out)
+    specs = {s.kind: s for s in default_schedule()}
+    due = datetime(2024, 11, 29, 17, 30, tzinfo=UTC)
+    assert handlers["flatten"](Occurrence(specs["flatten"], due, SESSION)) == "1 account(s)"
+    assert calls == [("scheduled_flatten", ("flatten.2", due.isoformat()))]
+    with pytest.raises(SkipTask):
+        handlers["trading_cycle"](Occurrence(specs["trading_cycle"], due, SESSION))
