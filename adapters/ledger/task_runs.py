@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.ledger.codec import ts_parse, ts_text
+from adapters.ledger.connection import connect, immediate
 from core.scheduling.runs import RunStatus, TaskRun
 
 __all__ = ["SqliteRunStore"]
@@ -53,13 +54,7 @@ class SqliteRunStore:
     def __init__(self, path: str | Path, timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, timeout=timeout_seconds, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_seconds * 1000)}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn = connect(self.path, timeout_seconds)
         with self._lock:
             for statement in _SCHEMA:
                 self._conn.execute(statement)
@@ -78,18 +73,12 @@ class SqliteRunStore:
             run.status.value,
             run.detail,
         )
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM task_runs").fetchone()
-                self._conn.execute(
-                    f"INSERT INTO task_runs (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (int(row[0]), *values),
-                )
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with immediate(self._conn, self._lock) as conn:
+            row = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM task_runs").fetchone()
+            conn.execute(
+                f"INSERT INTO task_runs (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (int(row[0]), *values),
+            )
 
     def last_run(self, task: str) -> TaskRun | None:
         rows = self._select("WHERE task = ? ORDER BY due DESC, seq DESC LIMIT 1", (task,))

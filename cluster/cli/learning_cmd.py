@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.ledger import SqliteLedger
+from cluster.cli.errors import exit_on_error
 from core.clock import LiveClock
-from core.errors import ConfigError, RaydeskError
+from core.errors import ConfigError
 from core.learning import LearningStats, export, stats, write
 
 app = typer.Typer(
@@ -29,17 +30,6 @@ LedgerOption = Annotated[
 AccountOption = Annotated[str | None, typer.Option("--account", help="Only this account.")]
 
 _out = Console()
-_err = Console(stderr=True)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Configuration and raydesk errors become a red message and exit code 2."""
-    try:
-        yield
-    except RaydeskError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
 
 
 def _ledger_path(ledger: Path | None) -> Path:
@@ -70,7 +60,7 @@ def export_cmd(
     ledger: LedgerOption = None,
 ) -> None:
     """Write one row per trade (entry → daily aggregates → exit) to OUTPUT."""
-    with _errors(), _open(ledger) as opened:
+    with exit_on_error(), _open(ledger) as opened:
         frame = export(opened, account)
         path = write(frame, output)
         complete = int(frame.get_column("is_complete").sum()) if frame.height else 0
@@ -99,7 +89,7 @@ def stats_cmd(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a field is below 80%.")] = False,
 ) -> None:
     """Snapshot counts, complete vs open trades, and coverage per field (yellow below 80%)."""
-    with _errors(), _open(ledger) as opened:
+    with exit_on_error(), _open(ledger) as opened:
         result = stats(opened, account)
     _out.print(
         f"snapshots: {result.entry_snapshots} entry, {result.daily_snapshots} daily,"

@@ -16,6 +16,7 @@ from cluster.cli import (
     models_cmd,
     run_cmd,
     serve_cmd,
+    train_cmd,
 )
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(accounts_cmd.app, name="accounts")
 app.command("calendar")(calendar_cmd.calendar)
 app.command("demo")(demo_cmd.demo)
 app.command("backtest")(backtest_cmd.backtest)
+app.command("train")(train_cmd.train)
 app.command("serve")(serve_cmd.serve)
 app.command("score")(serve_cmd.score)
 app.command("run")(run_cmd.run)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,8 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from cluster.cli.errors import exit_on_error
 from core.clock import LiveClock
-from core.errors import RaydeskError
 from training.registry import ModelNotFound, ModelRegistry, ModelVersion
 
 app = typer.Typer(
@@ -26,17 +24,6 @@ DEFAULT_REGISTRY = Path("var/models")
 RegistryOption = Annotated[Path, typer.Option("--registry", help="Root directory of the model registry.")]
 
 _out = Console()
-_err = Console(stderr=True)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Registry errors become a red message and exit code 2."""
-    try:
-        yield
-    except RaydeskError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
 
 
 def _open(root: Path) -> ModelRegistry:
@@ -63,7 +50,7 @@ def list_models(
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
     """List registered models; the promoted (live) version of each strategy is starred."""
-    with _errors():
+    with exit_on_error():
         if not registry.is_dir():
             _out.print(f"no models registered (no registry at {registry})")
             return
@@ -93,7 +80,7 @@ def show(
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
     """Show one model's lineage, metrics, gates and the strategy's promotion history."""
-    with _errors():
+    with exit_on_error():
         reg = _open(registry)
         model = reg.get(strategy, version) if version else (reg.promoted(strategy) or reg.latest(strategy))
         if model is None:
@@ -144,7 +131,7 @@ def promote(
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
     """Make VERSION the served model of STRATEGY."""
-    with _errors():
+    with exit_on_error():
         reg = _open(registry)
         before = reg.promoted(strategy)
         model = reg.promote(strategy, version, force=force)
@@ -159,7 +146,7 @@ def rollback(
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
     """Return STRATEGY to the version promoted before the current one."""
-    with _errors():
+    with exit_on_error():
         model = _open(registry).rollback(strategy)
         _out.print(f"[yellow]rolled back[/yellow] {strategy} to {model.version}", highlight=False)
     _refresh_served()

@@ -13,12 +13,11 @@ import typer
 from pydantic import SecretStr
 from rich.console import Console
 
-from core.errors import RaydeskError
+from cluster.cli.errors import exit_on_error
 
 DEFAULT_REGISTRY = Path("var/models")
 
 _out = Console()
-_err = Console(stderr=True)
 
 
 def _settings() -> Any | None:
@@ -70,7 +69,7 @@ def serve(
     from serving.options import ServingOptions
 
     settings = _settings()
-    try:
+    with exit_on_error():
         overrides: dict[str, Any] = {"num_replicas": replicas}
         if host is not None:
             overrides["host"] = host
@@ -89,9 +88,6 @@ def serve(
         if local:
             ray.init(log_to_driver=False, configure_logging=False)
         deploy(registry, names, options)
-    except RaydeskError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
     _out.print(
         f"[green]serving[/green] {', '.join(names)} at http://{options.host}:{options.port}/v1/score/<strategy> "
         f"(docs: /docs){' with a bearer token' if options.token else ''}",
@@ -127,19 +123,13 @@ def score(
     secret: SecretStr | str | None = token
     if secret is None and settings is not None:
         secret = settings.serve.token
-    try:
+    with exit_on_error(1), exit_on_error(2, OSError, ValueError):
         doc = json.loads(file.read_text())
         rows = doc["rows"] if isinstance(doc, dict) and "rows" in doc else doc
         if not isinstance(rows, list):
             raise typer.BadParameter('FILE must hold {"rows": [...]} or a list of rows')
         with HttpScorer(url, token=secret, timeout_s=timeout) as scorer:
             scores = scorer.score(strategy, rows)
-    except (OSError, ValueError) as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-    except RaydeskError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
     print(
         json.dumps(
             {

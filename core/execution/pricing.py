@@ -9,20 +9,19 @@ The offset buys a better chance of a fill; the bound keeps it from paying more (
 less) than crossing the spread would. Example: mid credit 4.10, offset 4¢, natural 3.86 → 4.06;
 an offset of 50¢ where mid is only 20¢ above natural → the natural credit.
 
-Natural and mid credit of a combination come from its legs' quotes: natural is the bid of each
-leg sold minus the ask of each leg bought (the price of crossing every spread), mid the same
-with mids.
+Natural and mid credit of a combination come from ``core.pricing.price_spread`` (re-exported).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from decimal import Decimal
 
 from core.errors import InvalidValue
-from core.model import InstrumentId, OrderLeg, OrderSide, Price, PriceEffect, Quote, Suggestion
+from core.model import InstrumentId, OrderSide, Price, PriceEffect, Quote, Suggestion
 from core.model.values import CENT
+from core.pricing import SpreadPricing as SpreadPricing
+from core.pricing import price_spread as price_spread
 
 
 def offset_amount(offset_cents: int) -> Price:
@@ -49,69 +48,6 @@ def entry_limit_buy(mid: Price, ask: Price, offset_cents: int, tick: Decimal = C
 def entry_limit_sell(mid: Price, bid: Price, offset_cents: int, tick: Decimal = CENT) -> Price:
     """Limit of a single-leg sell: ``mid − offset``, floored at the bid."""
     return entry_limit_credit(mid, bid, offset_cents, tick)
-
-
-@dataclass(frozen=True, slots=True)
-class SpreadPricing:
-    """Natural and mid price of a combination, signed: positive is a credit, negative a debit.
-
-    ``diagnostics`` has one line per leg (symbol, side, bid, ask) and the totals; ``problems``
-    says why the pricing must not be traded on (a missing, crossed or inverted quote, or a
-    credit whose natural price is not positive).
-    """
-
-    natural_credit: Decimal
-    mid_credit: Decimal
-    diagnostics: tuple[str, ...]
-    problems: tuple[str, ...]
-
-    @property
-    def valid(self) -> bool:
-        return not self.problems
-
-    @property
-    def price_effect(self) -> PriceEffect:
-        return PriceEffect.CREDIT if self.mid_credit > 0 else PriceEffect.DEBIT
-
-    @property
-    def natural(self) -> Price:
-        """The natural price per combination, positive, in the direction of ``price_effect``."""
-        return Price(abs(self.natural_credit))
-
-    @property
-    def mid(self) -> Price:
-        return Price(abs(self.mid_credit))
-
-
-def price_spread(legs: Sequence[OrderLeg], quotes: Mapping[InstrumentId, Quote]) -> SpreadPricing:
-    """Natural credit (bid of legs sold − ask of legs bought) and mid credit, with diagnostics."""
-    natural = mid = Decimal(0)
-    lines: list[str] = []
-    problems: list[str] = []
-    for leg in legs:
-        iid = leg.instrument.id
-        quote = quotes.get(iid)
-        role = "short" if leg.side is OrderSide.SELL else "long"
-        if quote is None:
-            lines.append(f"{role} {iid} x{leg.ratio}: no quote")
-            problems.append(f"no quote for {iid}")
-            continue
-        lines.append(f"{role} {iid} x{leg.ratio}: bid={quote.bid} ask={quote.ask}")
-        if quote.bid.value > quote.ask.value:
-            problems.append(f"crossed quote for {iid}: bid {quote.bid} > ask {quote.ask}")
-        sign = 1 if leg.side is OrderSide.SELL else -1
-        natural += sign * leg.ratio * (quote.bid.value if sign > 0 else quote.ask.value)
-        mid += sign * leg.ratio * quote.mid.value
-    lines.append(f"natural credit = {natural}, mid credit = {mid}")
-    if not problems:
-        if mid == 0:
-            problems.append("mid price of the combination is zero: neither a credit nor a debit")
-        elif mid > 0 and natural <= 0:
-            problems.append(
-                f"natural credit {natural} is not positive (bid of short − ask of long):"
-                " stale, inverted or swapped quotes?"
-            )
-    return SpreadPricing(natural, mid, tuple(lines), tuple(problems))
 
 
 def entry_limit(

@@ -6,11 +6,10 @@ price effect. Money amounts count each instrument's multiplier.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from core.model import (
-    InstrumentId,
     Money,
     OptionContract,
     OptionRight,
@@ -21,6 +20,7 @@ from core.model import (
     Quote,
     Suggestion,
 )
+from core.pricing import natural_credit as natural_credit
 from core.risk.types import RiskContext
 
 
@@ -30,20 +30,6 @@ def mark(quote: Quote | None, fallback: Price) -> Price:
 
 def combo_multiplier(legs: Sequence[OrderLeg]) -> int:
     return max(leg.instrument.multiplier for leg in legs)
-
-
-def natural_credit(legs: Sequence[OrderLeg], quotes: Mapping[InstrumentId, Quote]) -> Price | None:
-    """Σ bid × ratio of legs sold − Σ ask × ratio of legs bought; None if a quote is missing."""
-    total = Decimal(0)
-    for leg in legs:
-        quote = quotes.get(leg.instrument.id)
-        if quote is None:
-            return None
-        if leg.side is OrderSide.SELL:
-            total += quote.bid.value * leg.ratio
-        else:
-            total -= quote.ask.value * leg.ratio
-    return Price(total)
 
 
 def combo_max_loss(legs: Sequence[OrderLeg], net_cost: Decimal, currency: str) -> Money | None:

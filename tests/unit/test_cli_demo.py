@@ -1,31 +1,42 @@
+from datetime import date
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from adapters.store import BarStore
 from cluster.cli import app
+from cluster.demo import SWING_HISTORY_SESSIONS, demo_settings, plan_demo
+from configs import load_settings
+from core.calendar import MarketCalendar
 
 
-def test_demo_generates_market_shows_calendar_and_says_what_is_pending(tmp_path: Path) -> None:
-    args = ["demo", "--symbols", "SYNA,SYNB", "--start", "2025-11-24", "--end", "2025-11-28"]
-    result = CliRunner().invoke(app, [*args, "--data-dir", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    out = " ".join(result.output.split())
-    assert "4 XNYS sessions" in out  # Thanksgiving 2025-11-27 is closed
-    assert "2025-11-28" in out and "1 early closes" in out
-    assert "not yet in this release" in out
-    store = BarStore(tmp_path)
-    assert store.symbols("1m") == ["SYNA", "SYNB"]
-    # three full sessions and the early close of the day after Thanksgiving
-    assert store.read("1m", ["SYNA"]).height == 3 * 390 + 210
+def test_demo_plan_replays_a_session_after_enough_history_without_leakage(tmp_path: Path) -> None:
+    plan = plan_demo(tmp_path, ["SYNA", "SYNB"], date(2025, 11, 28))
+    calendar = MarketCalendar()
+    assert plan.training_end == date(2025, 11, 26)  # Thanksgiving is closed; models never see the session
+    assert len(calendar.sessions(plan.history_start, plan.training_end)) == SWING_HISTORY_SESSIONS
+    assert plan.report_dir == tmp_path / "reports" / "demo_20251128"
+    with pytest.raises(ValueError, match="not an XNYS session"):
+        plan_demo(tmp_path, ["SYNA"], date(2025, 11, 27))
+
+
+def test_demo_settings_point_every_store_inside_the_demo_root(tmp_path: Path) -> None:
+    plan = plan_demo(tmp_path, ["SYNA"], date(2025, 12, 31), seed=11)
+    settings = demo_settings(load_settings(), plan)
+    assert Path(settings.data.data_dir) == tmp_path / "data"
+    assert Path(settings.ledger.path) == tmp_path / "state" / "ledger.sqlite3"
+    assert settings.data.symbols == ["SYNA"] and settings.data.seed == 11
+    assert {a.mode for a in settings.accounts} == {"paper"}
 
 
 def test_every_command_has_help() -> None:
     runner = CliRunner()
     top = runner.invoke(app, ["--help"])
     assert top.exit_code == 0
-    for command in ("demo", "calendar", "data", "config"):
+    commands = ["demo", "calendar", "data", "config", "models", "learning", "accounts", "backtest", "train"]
+    commands += ["serve", "score", "run", "halt", "resume-all"]
+    for command in commands:
         assert command in top.output
-        assert runner.invoke(app, [command, "--help"]).exit_code == 0
+        assert runner.invoke(app, [command, "--help"]).exit_code == 0, command
     for sub in (["data", "generate"], ["data", "import"], ["data", "info"], ["config", "show"]):
         assert runner.invoke(app, [*sub, "--help"]).exit_code == 0

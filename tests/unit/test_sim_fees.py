@@ -8,6 +8,7 @@ from decimal import Decimal as D
 from adapters.brokers.sim import (
     BpsSlippage,
     NoSlippage,
+    PercentCommission,
     PerContractCommission,
     PerShareCommission,
     RegulatoryFees,
@@ -40,6 +41,12 @@ def test_per_contract_commission_and_the_standard_split() -> None:
     standard = StandardCommission(equity=ZeroCommission(), option=PerContractCommission(D("0.65")))
     assert standard.commission(SPY, D(100), D(50), Money.zero()) == Money(0)
     assert standard.commission(PUT, D(10), D(2), Money.zero()) == Money("6.50")
+
+
+def test_percent_commission_charges_a_rate_of_the_notional_plus_a_fixed_fee() -> None:
+    model = PercentCommission(rate=D("0.001"), fixed=D(1))
+    assert model.commission(SPY, D(100), D("50.05"), Money.zero()) == Money("6.01")  # 1 + 5.005, cents up
+    assert model.commission(PUT, D(2), D(3), Money.zero()) == Money("1.60")  # × 100 multiplier
 
 
 def test_regulatory_fees_charge_sells_only() -> None:

@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from adapters.brokers.sim.fees import CommissionModel, FeeModel, NoFees
+from adapters.brokers.sim.fees import CommissionModel, FeeModel, NoFees, percent_of_notional, slipped
 from adapters.brokers.sim.matching import BarPrices, OrderTerms, match_bar
 from core.model import Equity, Money, OrderSide, OrderType
 
@@ -40,13 +40,16 @@ class Commission(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RelativeCommission:
-    """``fixed`` per fill plus ``rate`` of the notional (backtesting.py's ``commission``)."""
+    """``fixed`` per fill plus ``rate`` of the notional (backtesting.py's ``commission``).
+
+    The float form of the simulated exchange's ``PercentCommission`` (unrounded, for parity).
+    """
 
     rate: float = 0.0
     fixed: float = 0.0
 
     def __call__(self, symbol: str, size: float, price: float) -> float:
-        return self.fixed + abs(size) * price * self.rate
+        return percent_of_notional(abs(size), price, self.rate, self.fixed)
 
 
 @cache
@@ -74,7 +77,7 @@ class SimCommission:
 
 def market_price(open_: float, is_buy: bool, slippage: float) -> float:
     """A market order's fill at ``open_`` moved against the taker by ``slippage``."""
-    return open_ * (1.0 + slippage) if is_buy else open_ * (1.0 - slippage)
+    return slipped(open_, 1 if is_buy else -1, slippage)
 
 
 def _bar(open_: float, high: float, low: float) -> BarPrices:

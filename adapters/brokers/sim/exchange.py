@@ -503,18 +503,7 @@ class SimExchange:
         if decision.at_market:
             price = self.config.slippage.apply(price, leg.side)
         price = round(price, self.config.price_decimals)
-        commission = self._commission(working, leg.instrument, leg.side, qty, price)
-        self._record_fill(
-            account,
-            order.client_order_id,
-            order.broker_order_id,
-            leg.instrument,
-            leg.side,
-            qty,
-            price,
-            commission,
-            now,
-        )
+        self._fill_leg(account, working, leg.instrument, leg.side, qty, price, now)
         self._apply_order_fill(account, working, qty, price, now)
 
     def _match_combo(
@@ -545,27 +534,28 @@ class SimExchange:
             remaining = budget[key]
             if remaining is not None:
                 budget[key] = remaining - units
-            commission = self._commission(working, leg.instrument, leg.side, units, lq.natural)
-            self._record_fill(
-                account,
-                order.client_order_id,
-                order.broker_order_id,
-                leg.instrument,
-                leg.side,
-                units,
-                lq.natural,
-                commission,
-                now,
-            )
+            self._fill_leg(account, working, leg.instrument, leg.side, units, lq.natural, now)
         net = -credit if order.price_effect is PriceEffect.DEBIT else credit
         self._apply_order_fill(account, working, qty, net, now)
 
-    def _commission(
-        self, working: WorkingOrder, instrument: Instrument, side: OrderSide, qty: Decimal, price: Decimal
-    ) -> Money:
+    def _fill_leg(
+        self,
+        account: AccountState,
+        working: WorkingOrder,
+        instrument: Instrument,
+        side: OrderSide,
+        qty: Decimal,
+        price: Decimal,
+        now: datetime,
+    ) -> None:
+        """Record a fill of one leg of ``working``, charged its commission (counted on the order) and fees."""
+        order = working.order
         commission = self.config.commission.commission(instrument, qty, price, working.charged)
         working.charged = working.charged + commission
-        return commission + self.config.fees.fees(instrument, side, qty, price)
+        charged = commission + self.config.fees.fees(instrument, side, qty, price)
+        self._record_fill(
+            account, order.client_order_id, order.broker_order_id, instrument, side, qty, price, charged, now
+        )
 
     def _record_fill(
         self,

@@ -1,18 +1,32 @@
 """Commission, regulatory fee and slippage models: small, configurable, pure.
 
 A commission model prices one fill given what the same order already paid, so a per-order
-minimum is charged once per order, not once per partial fill.
+minimum is charged once per order, not once per partial fill. ``percent_of_notional`` and
+``slipped`` are the formulas alone, generic over ``float`` and ``Decimal``, so the backtester's
+float path prices exactly like the models here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from core.model import AssetClass, Instrument, Money, OrderSide
 
 _CENT = Decimal("0.01")
+
+N = TypeVar("N", float, Decimal)
+
+
+def percent_of_notional(quantity: N, price: N, rate: N, fixed: N) -> N:
+    """``fixed`` plus ``rate`` of ``quantity × price`` (a percentage commission, unrounded)."""
+    return fixed + quantity * price * rate
+
+
+def slipped(price: N, sign: int, fraction: N) -> N:
+    """``price`` moved by ``fraction`` of itself against a taker (``sign``: +1 buy, −1 sell)."""
+    return price * (1 + sign * fraction)
 
 
 def _round_up_cents(amount: Decimal) -> Decimal:
@@ -77,6 +91,18 @@ class PerContractCommission:
 
 
 @dataclass(frozen=True, slots=True)
+class PercentCommission:
+    """``fixed`` per fill plus ``rate`` of the notional (quantity × price × multiplier), in cents up."""
+
+    rate: Decimal = Decimal(0)
+    fixed: Decimal = Decimal(0)
+
+    def commission(self, instrument: Instrument, quantity: Decimal, price: Decimal, charged: Money) -> Money:
+        amount = percent_of_notional(quantity, price * instrument.multiplier, self.rate, self.fixed)
+        return Money(_round_up_cents(amount), charged.currency)
+
+
+@dataclass(frozen=True, slots=True)
 class StandardCommission:
     """One model for equities and one for options, chosen by the instrument's asset class."""
 
@@ -127,7 +153,7 @@ class BpsSlippage:
     bps: Decimal = Decimal(1)
 
     def apply(self, price: Decimal, side: OrderSide) -> Decimal:
-        return price * (1 + side.sign * self.bps / Decimal(10_000))
+        return slipped(price, side.sign, self.bps / Decimal(10_000))
 
 
 @dataclass(frozen=True, slots=True)

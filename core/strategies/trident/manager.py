@@ -37,7 +37,7 @@ from core.model import (
     StrategyId,
     Suggestion,
 )
-from core.risk.pricing import natural_credit
+from core.pricing import combo_credit
 from core.strategies.trident.config import TridentExitConfig
 from core.strategies.trident.pricing import LegDiagnostic, QuoteSource, read_quotes
 
@@ -154,10 +154,9 @@ class TridentManager:
         if problems:
             log.warning("Trident %s not evaluated: %s", position.entry.client_order_id, "; ".join(problems))
             return None
-        natural = natural_credit(legs, quotes)
-        assert natural is not None  # read_quotes found every leg's quote
-        mid = sum((g.side.sign * -g.ratio * quotes[g.instrument.id].mid.value for g in legs), Decimal(0))
-        mid_debit, natural_debit = -mid, -natural.value
+        combo = combo_credit(legs, quotes)
+        assert combo is not None  # read_quotes found every leg's quote
+        natural_debit, mid_debit = -combo[0], -combo[1]
         credit = position.credit.value
         reason = self._reason(credit, mid_debit, (position.expiry - session).days)
         if reason is None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from core.errors import TemporaryError
 from core.model import InstrumentId, OptionContract, OrderLeg, OrderSide, Price, Quote
-from core.risk.pricing import natural_credit
+from core.pricing import combo_credit
 from core.strategies.trident.config import TridentConfig
 from core.strategies.trident.selection import TridentStrikes
 
@@ -173,12 +173,10 @@ def read_quotes(
 def _spread(
     name: str, short: OptionContract, long: OptionContract, quotes: dict[InstrumentId, Quote]
 ) -> SpreadCredit | None:
-    legs = (OrderLeg(short, OrderSide.SELL), OrderLeg(long, OrderSide.BUY))
-    natural = natural_credit(legs, quotes)
-    if natural is None:
+    credit = combo_credit((OrderLeg(short, OrderSide.SELL), OrderLeg(long, OrderSide.BUY)), quotes)
+    if credit is None:
         return None
-    s, lg = quotes[short.id], quotes[long.id]
-    return SpreadCredit(name, s.bid.value, lg.ask.value, natural.value, s.mid.value - lg.mid.value)
+    return SpreadCredit(name, quotes[short.id].bid.value, quotes[long.id].ask.value, *credit)
 
 
 def price_trident(

@@ -1,0 +1,192 @@
+"""Walk-forward evaluation of one configuration, and the Tune trainable around it.
+
+For each walk-forward fold (purged and embargoed by ``training.splits``) a ``ScoreModel`` is
+trained on the fold's train rows and scores its test rows. The strategy then runs over the
+fold's backtest window (the test sessions plus the warm-up its features need) with the
+out-of-sample ``score`` column, and only the test rows go through the backtester
+(``training.backtest.simulate``: the simulated exchange's fill rules and costs). The pooled
+out-of-sample result is one backtest over every fold's test rows, in time order.
+
+``trainable`` reports once per fold (``training_iteration`` = fold number, so ASHA can stop a
+bad trial early); the last report also carries the pooled out-of-sample metrics and the
+session returns behind them (for the deflated Sharpe).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from core.features import FeatureSetName
+from core.strategies import STRATEGIES, Strategy
+from training.backtest import BacktestConfig, BacktestResult, simulate
+from training.dataset import feature_columns, feature_set_of, warmup_sessions
+from training.metrics import session_returns
+from training.model import ModelParams, ScoreModel
+from training.splits import Fold, split_indices
+
+__all__ = [
+    "STRATEGY_KEYS",
+    "TrialData",
+    "WalkForwardResult",
+    "make_configured_strategy",
+    "rules_only",
+    "trainable",
+    "walk_forward",
+]
+
+# Config keys that parametrise the strategy rather than LightGBM.
+STRATEGY_KEYS = {"score_threshold": "score_threshold"}
+FoldCallback = Callable[[int, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """Everything a trial reads; placed once in the object store by the tuner."""
+
+    strategy: str
+    dataset: pl.DataFrame
+    folds: tuple[Fold, ...]
+    embargo: timedelta
+    backtest: BacktestConfig
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return feature_columns(self.strategy)
+
+    @property
+    def feature_set(self) -> FeatureSetName:
+        return feature_set_of(self.strategy)
+
+    @property
+    def sessions(self) -> list[date]:
+        out: list[date] = self.dataset["session"].unique().sort().to_list()
+        return out
+
+
+@dataclass(frozen=True)
+class WalkForwardResult:
+    """Per-fold results and the pooled out-of-sample backtest of one configuration."""
+
+    folds: tuple[BacktestResult, ...]
+    pooled: BacktestResult
+
+    @property
+    def returns(self) -> list[float]:
+        return [float(x) for x in session_returns(self.pooled.equity.select("ts", "equity"))]
+
+
+def make_configured_strategy(name: str, config: dict[str, Any] | None = None) -> Strategy:
+    """The registered strategy with the strategy keys of a Tune ``config`` applied."""
+    strategy = STRATEGIES[name]()
+    values = {attr: config[key] for key, attr in STRATEGY_KEYS.items() if config and key in config}
+    return replace(strategy, **values) if values else strategy  # type: ignore[type-var]
+
+
+def _window(data: TrialData, fold: Fold) -> pl.Series:
+    """Rows of the fold's backtest window: its test sessions plus the features' warm-up."""
+    sessions = data.sessions
+    first = sessions.index(fold.test_start)
+    warm_start = sessions[max(0, first - warmup_sessions(data.strategy))]
+    return data.dataset["session"].is_between(warm_start, fold.test_end)
+
+
+def _test_signals(
+    data: TrialData, strategy: Strategy, fold: Fold, scores: np.ndarray[Any, Any] | None
+) -> pl.DataFrame:
+    frame = data.dataset
+    if scores is not None:
+        frame = frame.with_columns(pl.Series("score", scores).fill_nan(None))
+    signals = strategy.signals(frame.filter(_window(data, fold)))
+    return signals.filter(pl.col("session").is_between(fold.test_start, fold.test_end))
+
+
+def walk_forward(
+    data: TrialData,
+    config: dict[str, Any],
+    *,
+    num_threads: int = 1,
+    on_fold: FoldCallback | None = None,
+) -> WalkForwardResult:
+    """Train, score and backtest every fold of ``data`` with ``config`` (module docstring)."""
+    params = ModelParams.from_config(config, num_threads=num_threads)
+    strategy = make_configured_strategy(data.strategy, config)
+    frame = data.dataset
+    fold_results: list[BacktestResult] = []
+    pieces: list[pl.DataFrame] = []
+    fold_sharpes: list[float] = []
+    pooled: BacktestResult | None = None
+    for fold in data.folds:
+        train, test = split_indices(frame, fold, data.embargo)
+        model = ScoreModel.train(frame[train], data.features, data.feature_set, params)
+        scores = np.full(frame.height, np.nan)
+        scores[test] = model.predict(frame[test])
+        signals = _test_signals(data, strategy, fold, scores)
+        result = simulate(signals, data.backtest, strategy.name)
+        fold_results.append(result)
+        pieces.append(signals)
+        fold_sharpes.append(_finite(result.metrics.sharpe))
+        last = fold is data.folds[-1]
+        pooled = simulate(pl.concat(pieces), data.backtest, strategy.name) if last else None
+        if on_fold is not None:
+            report = _fold_report(fold, result, fold_sharpes)
+            on_fold(fold.index, report if pooled is None else {**report, **pooled_report(pooled)})
+    assert pooled is not None
+    return WalkForwardResult(tuple(fold_results), pooled)
+
+
+def rules_only(data: TrialData, config: dict[str, Any] | None = None) -> BacktestResult:
+    """The strategy without a model over the same test folds (the baseline to beat)."""
+    strategy = make_configured_strategy(data.strategy, config)
+    pieces = [_test_signals(data, strategy, fold, None) for fold in data.folds]
+    return simulate(pl.concat(pieces), data.backtest, strategy.name)
+
+
+def _finite(x: float) -> float:
+    # An undefined Sharpe (no trades, flat equity) counts as no edge.
+    return x if math.isfinite(x) else 0.0
+
+
+def _fold_report(fold: Fold, result: BacktestResult, sharpes: list[float]) -> dict[str, Any]:
+    m = result.metrics
+    return {
+        "fold": fold.index,
+        "fold_sharpe": _finite(m.sharpe),
+        "fold_trades": m.n_trades,
+        "fold_return": m.total_return,
+        "mean_sharpe": float(np.mean(sharpes)),
+    }
+
+
+def pooled_report(pooled: BacktestResult) -> dict[str, Any]:
+    """The pooled out-of-sample metrics as flat ``oos_*`` keys plus the session returns."""
+    m = pooled.metrics
+    returns = session_returns(pooled.equity.select("ts", "equity"))
+    return {
+        "oos_sharpe": _finite(m.sharpe),
+        "oos_max_drawdown_pct": m.max_drawdown_pct,
+        "oos_n_trades": m.n_trades,
+        "oos_win_rate": m.win_rate if math.isfinite(m.win_rate) else 0.0,
+        "oos_total_return": m.total_return,
+        "oos_periods_per_year": m.periods_per_year,
+        "oos_returns": [float(x) for x in returns],
+        "oos_metrics": m.to_dict(),
+    }
+
+
+def trainable(config: dict[str, Any], data: TrialData) -> None:
+    """Tune function trainable: one configuration over every fold of ``data``.
+
+    ``config["inject_failure"]`` raises on purpose (the failure-tolerance test).
+    """
+    from ray import tune
+
+    if config.get("inject_failure"):
+        raise RuntimeError("injected failure")
+    walk_forward(data, config, num_threads=1, on_fold=lambda _i, report: tune.report(report))
