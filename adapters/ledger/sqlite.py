@@ -150,6 +150,11 @@ class SqliteLedger(LedgerBase):
 
     def record_order(self, order: Order) -> bool:
         cid = str(order.client_order_id)
+        # Repeated broker events (an ack already recorded, say) are common: a plain read settles
+        # them without taking the write lock. States only advance, so "not newer" stays true.
+        known = self._read("SELECT * FROM orders WHERE client_order_id = ?", (cid,))
+        if known and not advances(codec.order_from_row(known[0]), order):
+            return False
         with self._write() as conn:
             existing = self._order_row(conn, cid)
             row = codec.order_to_row(order)

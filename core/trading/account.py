@@ -278,7 +278,9 @@ def _latest_ts(bars: pl.DataFrame) -> datetime | None:
 
 
 def _bar_times(bars: pl.DataFrame) -> dict[str, datetime]:
-    if bars.height == 0:
-        return {}
-    last = bars.group_by("symbol").agg(pl.col("ts").max())
-    return dict(zip(last.get_column("symbol").to_list(), last.get_column("ts").to_list(), strict=True))
+    """Each symbol's newest bar start (plain Python: a bar event has a row or so per symbol)."""
+    last: dict[str, datetime] = {}
+    for symbol, ts in zip(bars.get_column("symbol").to_list(), bars.get_column("ts").to_list(), strict=True):
+        if ts is not None and (symbol not in last or ts > last[symbol]):
+            last[symbol] = ts
+    return last

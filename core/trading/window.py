@@ -73,18 +73,17 @@ class RollingBars:
             raise DataError(f"bars lack columns {sorted(missing)}")
         if bars.height == 0:
             return 0
+        symbols = bars.get_column("symbol").to_list()
         # One row per symbol (the usual bar event) needs no sort.
-        frame = bars if bars.get_column("symbol").is_unique().all() else bars.sort("symbol", "ts")
-        symbols = frame.get_column("symbol").to_list()
-        ts = frame.get_column("ts").cast(TS_DTYPE).dt.epoch("us").to_numpy()
-        present = [c for c in PRICE_COLUMNS if c in frame.columns]
-        values = frame.select(pl.col(present).cast(pl.Float64).fill_null(np.nan)).to_numpy()
-        if len(present) < len(PRICE_COLUMNS):
-            full = np.full((frame.height, len(PRICE_COLUMNS)), np.nan)
-            for j, name in enumerate(PRICE_COLUMNS):
-                if name in present:
-                    full[:, j] = values[:, present.index(name)]
-            values = full
+        frame = bars if len(set(symbols)) == len(symbols) else bars.sort("symbol", "ts")
+        if frame is not bars:
+            symbols = frame.get_column("symbol").to_list()
+        ts = _epoch_us(frame.get_column("ts"))
+        values = np.full((frame.height, len(PRICE_COLUMNS)), np.nan)
+        for j, name in enumerate(PRICE_COLUMNS):
+            if name in frame.columns:
+                # Per column (no frame-wide select): a null becomes NaN in a float array.
+                values[:, j] = frame.get_column(name).cast(pl.Float64).to_numpy()
         kept = 0
         for i, symbol in enumerate(symbols):
             buffer = self._buffers.get(symbol)
@@ -117,6 +116,13 @@ class RollingBars:
     def last_ts(self) -> datetime | None:
         """The newest bar start across symbols."""
         return None if self._last_ts is None else _from_us(self._last_ts)
+
+    def last_ts_of(self, symbol: str) -> datetime | None:
+        """The start of ``symbol``'s last bar, or None."""
+        buffer = self._buffers.get(symbol)
+        if buffer is None or buffer.size() == 0:
+            return None
+        return _from_us(int(buffer.ts[buffer.end - 1]))
 
     def latest(self, symbol: str) -> Mapping[str, Any] | None:
         """The last bar of ``symbol`` as a mapping (``ts`` a datetime), or None."""
@@ -173,6 +179,12 @@ def empty_bars() -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {"symbol": pl.String(), "ts": TS_DTYPE}
     schema |= {c: pl.Float64() for c in PRICE_COLUMNS}
     return pl.DataFrame(schema=schema)
+
+
+def _epoch_us(ts: pl.Series) -> np.ndarray:
+    if ts.dtype != TS_DTYPE:
+        ts = ts.cast(TS_DTYPE)
+    return ts.to_physical().to_numpy()
 
 
 def _from_us(us: int) -> datetime:

@@ -1,0 +1,83 @@
+"""The live cycle's fast paths give exactly what the batch code gives (features, signals)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import polars as pl
+import pytest
+
+from core.features import INTRADAY_FEATURES, intraday_features
+from core.strategies import SmaCross, latest_intents
+from core.trading import RollingBars
+from core.trading.features import latest_features
+from core.trading.intraday_row import latest_intraday_row
+from tests.unit.test_trading_support import minutes, session_bars
+
+SYMBOLS = ("SYNA", "SYNB", "SYNC")
+TOLERANCE = 1e-9
+
+
+def _assert_row(live: dict[str, float], batch: dict[str, float | None]) -> None:
+    assert tuple(live) == INTRADAY_FEATURES
+    for name in INTRADAY_FEATURES:
+        expected = batch[name]
+        if expected is None or math.isnan(expected):
+            assert math.isnan(live[name]), name
+        else:
+            assert live[name] == pytest.approx(expected, rel=0, abs=TOLERANCE), name
+
+
+# The previous session first (the window spans the overnight gap); a full day, an early close.
+@pytest.mark.parametrize(
+    ("prior", "day"), [(date(2025, 10, 31), date(2025, 11, 3)), (date(2025, 11, 26), date(2025, 11, 28))]
+)
+def test_numpy_latest_row_equals_the_batch_features_on_every_bar(prior: date, day: date) -> None:
+    before = session_bars(SYMBOLS, prior, seed=3)
+    bars = pl.concat([before, session_bars(SYMBOLS, day, seed=3)]).sort("symbol", "ts")
+    batch = intraday_features(bars)
+    window = RollingBars(421)
+    checked = 0
+    for frame in minutes(bars):
+        window.append(frame)
+        ts = frame["ts"][0]
+        expected = batch.filter(pl.col("ts") == ts)
+        for row in expected.iter_rows(named=True):
+            live = latest_intraday_row(window, row["symbol"])
+            assert live is not None
+            _assert_row(live, row)
+            checked += 1
+    assert checked == bars.height
+
+
+def test_a_window_with_a_missing_price_falls_back_to_the_expressions() -> None:
+    bars = session_bars(("SYNA",)).head(40)
+    holed = bars.with_columns(
+        pl.when(pl.int_range(pl.len()) == 30).then(None).otherwise(pl.col("close")).alias("close")
+    )
+    window = RollingBars(421)
+    window.append(holed)
+    assert latest_intraday_row(window, "SYNA") is None
+    rows = latest_features(window, ["SYNA"], "intraday")
+    batch = intraday_features(window.frame()).row(-1, named=True)
+    _assert_row(rows["SYNA"], batch)
+    assert latest_intraday_row(RollingBars(5), "SYNA") is None
+
+
+def test_signals_on_the_live_tail_equal_the_batch_signals() -> None:
+    # The cycle gives a strategy the last ``warmup`` bars of each symbol: on every bar its
+    # intents must be those of the batch signals over the whole history.
+    strategy = SmaCross()
+    bars = session_bars(SYMBOLS)
+    batch = strategy.signals(bars.sort("symbol", "ts"))
+    window = RollingBars(strategy.warmup + 390)
+    seen = 0
+    for frame in minutes(bars):
+        window.append(frame)
+        ts = frame["ts"][0]
+        live = strategy.suggest(window.frame(SYMBOLS, last=strategy.warmup))
+        expected = latest_intents(batch.filter(pl.col("ts") <= ts))
+        assert live == expected
+        seen += len(live)
+    assert seen > 0
