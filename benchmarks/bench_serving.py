@@ -172,6 +172,7 @@ def load(url: str, body: bytes, concurrency: int) -> dict[str, float]:
     before = server_cpu_s()
     result = _load(url, body, concurrency)
     result["cpu_ms"] = (server_cpu_s() - before) * 1000 / max(result["n"], 1)
+    result["loadavg"] = os.getloadavg()[0]  # the 1-minute load at the end of the level
     return result
 
 
@@ -252,15 +253,17 @@ def run() -> dict[str, Any]:
     results: dict[str, Any] = {"direct": direct(booster), "loadavg": os.getloadavg()[0]}
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
     try:
+        # The default app behind Serve's proxy; then a fresh Serve without a proxy for ours.
+        port = free_port()
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(default_app(text), name="bench-default", route_prefix="/default")
         url = f"http://127.0.0.1:{port}/default/v1/score/bench"
         warm(url, one)
         results["default"] = {c: load(url, one, c) for c in LEVELS}
         results["default"]["big_rows_s"] = big_request(url, thousand)
-        serve.delete("bench-default")
+        shutdown_serve: Any = serve.shutdown  # untyped in Ray
+        shutdown_serve()
 
         with tempfile.TemporaryDirectory() as tmp:
             registry = ModelRegistry(Path(tmp), LiveClock())
@@ -270,9 +273,9 @@ def run() -> dict[str, Any]:
                 data_window=window, params={}, code_version="bench",
             )  # fmt: skip
             registry.promote("bench", "v0001")
-            options = ServingOptions(port=port)
+            options = ServingOptions(port=free_port())
             deploy(Path(tmp), ["bench"], options)
-            url = f"http://127.0.0.1:{port}/v1/score/bench"
+            url = f"http://127.0.0.1:{options.port}/v1/score/bench"
             warm(url, one)
             results["ours"] = {c: load(url, one, c) for c in LEVELS}
             results["ours"]["big_rows_s"] = big_request(url, thousand)
@@ -299,23 +302,25 @@ def report(r: dict[str, Any]) -> str:
         f"load average {r['loadavg']:.1f} at the start (a shared machine: absolute figures are noisy, "
         "server CPU per request is not), "
         f"Ray {__import__('ray').__version__}, LightGBM {lgb.__version__}; one-row requests, {N_FEATURES} features, "
-        f"{N_TREES} trees of 31 leaves; loopback HTTP through the Serve proxy; load generator {gen}. "
-        f"Ours: 1 replica ({o.replica_cpus} CPU), max_ongoing_requests {o.max_ongoing_requests}, "
-        "access log off, coalesced predict. Default: `@serve.deployment` + FastAPI ingress, pydantic body, "
-        "predict per request, Serve defaults.",
+        f"{N_TREES} trees of 31 leaves; loopback HTTP; load generator {gen}, a separate process. "
+        f"Ours: 1 replica ({o.replica_cpus} CPU) answering HTTP on its own listener (uvicorn + httptools, "
+        "raw ASGI score route; no Serve proxy on the path), coalesced predict. Default: "
+        "`@serve.deployment` + FastAPI ingress behind Serve's proxy, pydantic body, predict per request, "
+        "Serve defaults. Load: the 1-minute load average at the end of each level.",
         "",
-        "| deployment | clients | p50 ms | p99 ms | requests/s | failed | server CPU ms/request |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| deployment | clients | p50 ms | p99 ms | requests/s | failed | server CPU ms/request | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, res in (("default Serve", default), ("raydesk-scoring", ours)):
         for c in LEVELS:
             x = res[c]
             lines.append(
                 f"| {name} | {c} | {x['p50']:.2f} | {x['p99']:.2f} | {x['rps']:,.0f} | {x['failed']} "
-                f"| {x['cpu_ms']:.2f} |"
+                f"| {x['cpu_ms']:.2f} | {x['loadavg']:.1f} |"
             )
     lines.append(
-        f"| direct `booster.predict` (1 row, in process) | 1 | {d['p50']:.3f} | {d['p99']:.3f} | {d['rps']:,.0f} | 0 | - |"
+        f"| direct `booster.predict` (1 row, in process) | 1 | {d['p50']:.3f} | {d['p99']:.3f} "
+        f"| {d['rps']:,.0f} | 0 | - | {r['loadavg']:.1f} |"
     )
     ratio8 = ours[8]["rps"] / default[8]["rps"]
     big_share = ours["big_rows_s"] / d["rows_s"]

@@ -28,7 +28,8 @@ class ServingConfig:
     max_batch_rows: int = 2_048
     batch_wait_ms: float = 1.0
     max_body_bytes: int = 8 * 1024 * 1024
-    # Deployment shape, recorded so an update can re-apply it unchanged (replicas ignore it).
+    # Where each replica listens for HTTP, then the deployment shape (recorded so an update can
+    # re-apply it unchanged; replicas ignore it).
     host: str = "127.0.0.1"
     port: int = 8000
     num_replicas: int = 1

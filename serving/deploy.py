@@ -22,6 +22,7 @@ from ray.serve.deployment import Deployment
 from ray.serve.handle import DeploymentHandle
 
 from core.clock import Clock, LiveClock
+from core.errors import ConfigError
 from serving import APP_NAME
 from serving.config import ServingConfig
 from serving.models import load_model
@@ -41,15 +42,16 @@ __all__ = [
 
 log = logging.getLogger("raydesk.serving")
 
-# Serve's knobs (a subset of RAY_SERVE_THROUGHPUT_OPTIMIZED, without its direct ingress), read at
-# import by the proxy (which inherits the controller's runtime env) and the replicas. Measured on
-# 2 cores: about 25% less CPU per request in both processes (benchmarks/RESULTS.md).
+# Serve's knobs for the replicas (HTTP does not go through Serve: see ``serving.ingress``). User
+# code runs on the replica's main loop, where ``reconfigure`` starts the HTTP listener, so HTTP
+# requests, handle calls and reconfigures share one loop and one ``Coalescer``.
 SERVE_ENV: dict[str, str] = {
-    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",  # no cross-thread hop per request
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
     "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
-    "RAY_SERVE_USE_GRPC_BY_DEFAULT": "1",  # proxy -> replica over gRPC, not Ray actor calls
+    "RAY_SERVE_USE_GRPC_BY_DEFAULT": "1",  # handle -> replica over gRPC, not Ray actor calls
     "RAY_SERVE_LOG_TO_STDERR": "0",  # replica logs still go to the Ray log files
     "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
+    "POLARS_MAX_THREADS": "1",  # large-body parsing (serving.fastparse): faster than 2 on 2 cores
 }
 
 
@@ -93,7 +95,7 @@ def _application(config: ServingConfig) -> Any:
 
 
 def _run(config: ServingConfig) -> DeploymentHandle[Any]:
-    handle: DeploymentHandle[Any] = serve.run(_application(config), name=APP_NAME, route_prefix="/")
+    handle: DeploymentHandle[Any] = serve.run(_application(config), name=APP_NAME, route_prefix=None)
     return handle
 
 
@@ -105,8 +107,9 @@ def deploy(
 ) -> DeploymentHandle[Any]:
     """Start (or update in place) the scoring app serving the promoted model of ``strategies``.
 
-    Refuses a non-loopback host without a token. Serve's HTTP options apply when this call
-    starts Serve; a Serve instance already running keeps its host and port.
+    Refuses a non-loopback host without a token. The replicas listen on ``options.host:port``
+    themselves; Serve is started without its HTTP proxy, and an instance already running with a
+    proxy on that port is refused (the two would share the port).
     """
     options.check_bind()
     if not strategies:
@@ -114,11 +117,23 @@ def deploy(
     registry = ModelRegistry(Path(registry_root), clock or LiveClock())
     versions = promoted_versions(registry, strategies)
     _preflight(registry, versions)
-    serve.start(
-        http_options={"host": options.host, "port": options.port},
-        controller_options={"runtime_env": {"env_vars": dict(SERVE_ENV)}},
-    )
+    serve.start(proxy_location="Disabled", controller_options={"runtime_env": {"env_vars": dict(SERVE_ENV)}})
+    _refuse_proxy_on(options.port)
     return _run(ServingConfig.build(registry_root, strategies, options, versions))
+
+
+def _refuse_proxy_on(port: int) -> None:
+    """Raise if Serve's own HTTP proxy runs on ``port`` (started by someone else's ``serve.start``)."""
+    if not serve.status().proxies:
+        return
+    from ray.serve.context import _get_global_client
+
+    client = _get_global_client()
+    if client is not None and client.http_config.port == port:
+        raise ConfigError(
+            f"serve.port: Ray Serve's HTTP proxy already listens on {port}; the scoring replicas "
+            "serve HTTP themselves: pick another port or restart Serve ('serve shutdown')"
+        )
 
 
 def is_deployed() -> bool:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import lightgbm as lgb
 import numpy as np
 import pytest
@@ -22,6 +23,10 @@ from core.errors import ConfigError, PermanentError, TemporaryError
 from serving.batching import Coalescer
 from serving.client import scores_from
 from serving.config import ServingConfig
+from serving.endpoint import ScoringEndpoint
+from serving.fastparse import fast_matrix
+from serving.http_api import build_api
+from serving.ingress import score_router
 from serving.options import ServingOptions, is_loopback, token_digest
 from serving.service import Reply, ServingState, authorize, next_state, readiness, resolve
 from serving.validation import RowsInvalid, parse_body, rows_matrix
@@ -276,3 +281,89 @@ def test_replies_map_onto_the_core_errors() -> None:
             scores_from(status, {"message": "x"})
     with pytest.raises(TemporaryError):
         scores_from(200, {"strategy": "s"})
+
+
+def _strict(body: bytes, max_rows: int = 100) -> np.ndarray | None:
+    try:
+        return _matrix(parse_body(body, 1 << 20), max_rows)
+    except RowsInvalid:
+        return None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"rows": [{"a": 1, "b": 2, "c": 3}]}]',  # a list of records: polars reads it, json refuses
+        b'{"rows": [{"a": 1.5, "b": 2, "c": 3, "a": 7.0}]}',  # duplicate key: json keeps the last
+        b'{"rows": [{"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 2, "c": 3, "d": 4}]}',
+        b'{"rows": [{"a": true, "b": 2, "c": 3}]}',
+        b'{"rows": [{"a": null, "b": 2, "c": 3}]}',
+        b'{"rows": [{"a": "1", "b": 2, "c": 3}]}',
+        b'{"rows": [{"a": NaN, "b": 2, "c": 3}]}',
+        b'{"rows": [{"a": 1e999, "b": 2, "c": 3}]}',
+        b'{"rows": [{"a": [1], "b": 2, "c": 3}]}',
+        b'{"rows": [{"a": 1, "b": 2, "c": 3}], "x": 1}',
+        b'{"rows": [{"a": 1, "b": 2, "c": 3}]} {}',
+        b'{"rows": []}',
+        b'{"rows": {"a": 1, "b": 2, "c": 3}}',
+    ],
+)
+def test_the_fast_path_leaves_every_doubtful_body_to_the_strict_one(body: bytes) -> None:
+    assert fast_matrix(body, FEATURES, FSET, 100) is None
+
+
+_num = st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+_fast_row = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), _num | _leaf, min_size=2, max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(_fast_row | st.fixed_dictionaries({f: _num for f in FEATURES}), max_size=6))
+def test_the_fast_path_accepts_only_what_the_strict_path_accepts_with_the_same_matrix(
+    rows: list[dict[str, Any]],
+) -> None:
+    body = json.dumps({"rows": rows}).encode()
+    fast = fast_matrix(body, FEATURES, FSET, 5)
+    if fast is not None:
+        strict = _strict(body, 5)
+        assert strict is not None and np.array_equal(fast, strict)
+
+
+def test_the_fast_path_reads_a_large_body(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    rows = [dict(zip(FEATURES, r, strict=True)) for r in rng.normal(size=(500, 3)).tolist()]
+    rows[7] = {"c": 1, "a": -2, "b": 2**60}  # any key order, integers
+    body = json.dumps({"rows": rows}).encode()
+    fast, strict = fast_matrix(body, FEATURES, FSET, 1000), _strict(body, 1000)
+    assert fast is not None and strict is not None and np.array_equal(fast, strict)
+
+
+def test_the_raw_route_and_the_fastapi_routes_share_the_error_contract(tmp_path: Path) -> None:
+    _, booster = _registry(tmp_path)
+    endpoint = ScoringEndpoint("r1")
+    endpoint.apply(ServingConfig.build(tmp_path, ["s", "t"], ServingOptions(), {"s": "v0001"}))
+    app = score_router(endpoint, build_api(endpoint))
+    row = {"a": 0.5, "b": 0.1, "c": -0.2}
+    big = {"rows": [row] * 2000}
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            ok = await http.post("/v1/score/s", json={"rows": [row]})
+            assert ok.status_code == 200 and ok.json()["model_version"] == "v0001"
+            expected = np.asarray(booster.predict(np.array([[0.5, 0.1, -0.2]]))).tolist()
+            assert ok.json()["scores"] == pytest.approx(expected)
+            large = await http.post("/v1/score/s", json=big)  # the polars fast path
+            assert large.json()["scores"] == pytest.approx(expected * 2000)
+            assert (await http.post("/v1/score/zzz", json={"rows": [row]})).status_code == 404
+            assert (await http.post("/v1/score/t", json={"rows": [row]})).status_code == 503
+            bad = await http.post("/v1/score/s", json={"rows": [{**row, "b": True}]})
+            assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "rows[0].b"
+            huge = await http.post("/v1/score/s", content=b"{}", headers={"content-length": str(1 << 30)})
+            assert huge.status_code == 413
+            assert (await http.get("/v1/score/s")).status_code == 405
+            assert (await http.post("/v1/score/s/x", json={})).status_code == 404
+            assert (await http.get("/healthz")).json() == {"status": "ok", "replica": "r1"}
+            assert (await http.get("/readyz")).status_code == 200
+            assert (await http.delete("/v1/models")).status_code == 405
+
+    asyncio.run(run())
