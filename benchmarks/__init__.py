@@ -1,0 +1,1 @@
+"""Reproducible performance runs; figures in RESULTS.md."""
