@@ -9,6 +9,7 @@ a body that ``parse_body`` + ``rows_matrix`` would accept with the same matrix; 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +23,8 @@ FAST_MIN_BYTES = 16 * 1024
 
 _NUMERIC = (pl.Float64, pl.Int64)
 _JSON_SPACE = b" \t\r\n"
+_STRING = re.compile(rb'"[^"\\]*"')
+_NUMBER_AND_PUNCTUATION = b"0123456789+-.eE{}[],:" + _JSON_SPACE
 
 
 def fast_matrix(
@@ -29,6 +32,9 @@ def fast_matrix(
 ) -> npt.NDArray[np.float64] | None:
     """The ``(n, len(features))`` matrix of ``body``, or None to let the strict path decide."""
     if not body.lstrip(_JSON_SPACE).startswith(b"{"):  # polars also reads a list of records
+        return None
+    # Outside the keys only numbers may appear: polars would widen true/false to integers.
+    if _STRING.sub(b"", body).translate(None, _NUMBER_AND_PUNCTUATION):
         return None
     try:
         frame = pl.read_json(io.BytesIO(body), infer_schema_length=None)

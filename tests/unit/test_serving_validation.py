@@ -298,6 +298,7 @@ def _strict(body: bytes, max_rows: int = 100) -> np.ndarray | None:
         b'{"rows": [{"a": 1, "b": 2, "c": 3}, {"a": 1, "b": 2, "c": 3, "d": 4}]}',
         b'{"rows": [{"a": true, "b": 2, "c": 3}]}',
         b'{"rows": [{"a": null, "b": 2, "c": 3}]}',
+        b'{"rows": [{"a": 1, "b": 2, "c": 3}, {"a": false, "b": 2, "c": 3}]}',
         b'{"rows": [{"a": "1", "b": 2, "c": 3}]}',
         b'{"rows": [{"a": NaN, "b": 2, "c": 3}]}',
         b'{"rows": [{"a": 1e999, "b": 2, "c": 3}]}',
