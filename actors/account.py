@@ -85,6 +85,18 @@ class _AccountActor:
         return self._trade(self.host.scheduled_flatten, reason, datetime.fromisoformat(now_iso))
 
     @ray.method(concurrency_group="trading")
+    def options_cycle(self, now_iso: str) -> dict[str, Any]:
+        return self._trade(self.host.options_cycle, datetime.fromisoformat(now_iso))
+
+    @ray.method(concurrency_group="trading")
+    def position_snapshot(self, now_iso: str) -> dict[str, Any]:
+        return self._trade(self.host.position_snapshot, datetime.fromisoformat(now_iso))
+
+    @ray.method(concurrency_group="trading")
+    def daily_report(self, now_iso: str) -> dict[str, Any]:
+        return self._trade(self.host.daily_report, datetime.fromisoformat(now_iso))
+
+    @ray.method(concurrency_group="trading")
     def command(self, cmd: dict[str, Any]) -> dict[str, Any]:
         return self._trade(self.host.command, cmd)
 

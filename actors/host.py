@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from actors.events import BarEvent, seq_instant
+from actors.extras import AccountExtras
 from actors.market_feed import quotes_of
 from adapters.brokers.sim import SimExchange
 from core.clock import Clock, SimClock, ensure_utc
@@ -125,6 +126,7 @@ class AccountHost:
         closers: tuple[Callable[[], Any], ...] = (),
         history: History | None = None,
         timeframes: tuple[str, ...] = ("1m",),
+        extras: AccountExtras | None = None,
     ) -> None:
         self.account_id = account_id
         self.service = service
@@ -137,12 +139,14 @@ class AccountHost:
         self._closers = closers
         self._history = history
         self._timeframes = timeframes
+        self.extras = extras
 
     def start(self) -> Any:
         """Recovery (start-up and restart are one path): the service reconciles before it trades."""
         report = self.service.start()
         self.status.started = True
         self.warm_up()
+        self._after()
         return report
 
     def warm_up(self) -> int:
@@ -172,12 +176,34 @@ class AccountHost:
         self._advance(event.at)
         if self.venue is not None and event.timeframe != "1d":
             self._feed_venue(event)
-        report = self.service.on_bars(event.bars, event.timeframe)
+        report = self._guarded("bar cycle", event.at, lambda: self._cycle(event))
         self.cursor.mark(event)
         self.status.events += 1
         self.status.last_seq = event.seq
         self.status.last_event_at = event.at.isoformat()
         return {"seq": event.seq, "replayed": False, **summarize(report)}
+
+    def _cycle(self, event: BarEvent) -> Any:
+        """The service's bar cycle; an options-only feed (no strategy on it) just takes the fills."""
+        x = self.extras
+        if x is not None and event.timeframe != "1d":
+            x.on_minute(event.at)
+        if event.timeframe in self._timeframes or x is None:
+            report = self.service.on_bars(event.bars, event.timeframe)
+        else:
+            report = {"status": "options", "fills": x.process_events() if self._ready() else 0}
+        self._after()
+        return report
+
+    def _ready(self) -> bool:
+        return bool(getattr(self.service, "ready", True))
+
+    def _after(self) -> None:
+        if self.extras is not None:
+            self.extras.after()
+
+    def _guarded(self, during: str, now: datetime, fn: Callable[[], Any]) -> Any:
+        return fn() if self.extras is None else self.extras.guarded(during, now, fn)
 
     def _advance(self, at: datetime) -> None:
         # Replays move the account's simulated clock; a live clock moves by itself.
@@ -197,11 +223,55 @@ class AccountHost:
                 self.venue.on_bar(Equity(row["symbol"]), row)
 
     def monitor(self, now: datetime) -> Any:
+        """The service's stops and targets, then the Trident exits (options accounts)."""
         self._advance(now)
-        return self.service.monitor(now)
+
+        def run() -> list[Any]:
+            results = list(self.service.monitor(now) or [])
+            if self.extras is not None:
+                results += self.extras.exits()
+            return results
+
+        return self._guarded("monitor", now, run)
+
+    def options_cycle(self, now: datetime) -> dict[str, Any]:
+        """The Trident entry cycle (scheduled), unless the account may not open trades now."""
+        self._advance(now)
+        if self.extras is None:
+            return {"status": "no_trident"}
+        extras = self.extras
+        return dict(self._guarded("options cycle", now, lambda: extras.options_cycle(self._blocked())))
+
+    def _blocked(self) -> str | None:
+        s = self.service
+        control = getattr(s, "control", None)
+        if not self._ready():
+            return "not reconciled"
+        if getattr(s, "blocked", False):
+            return "open discrepancies"
+        if control is not None and not control.entries_allowed:
+            return "halted or paused"
+        if not getattr(getattr(s, "config", None), "automation_enabled", True):
+            return "automation disabled"
+        return None
+
+    def position_snapshot(self, now: datetime) -> dict[str, Any]:
+        """The daily learning snapshot of every open trade (scheduled after the close)."""
+        self._advance(now)
+        if self.extras is None:
+            return {"daily_snapshots": 0}
+        extras = self.extras
+        return dict(self._guarded("position snapshot", now, lambda: extras.position_snapshot(now)))
+
+    def daily_report(self, now: datetime) -> dict[str, Any]:
+        """The account's daily report notification."""
+        self._advance(now)
+        return {} if self.extras is None else self.extras.daily_report(now)
 
     def flatten(self, reason: str) -> Any:
-        return self.service.flatten(reason)
+        results = self.service.flatten(reason)
+        self._after()
+        return results
 
     def scheduled_flatten(self, reason: str, now: datetime) -> str:
         """Flatten if the account's rules say so at ``now`` (swing accounts hold overnight)."""
@@ -213,6 +283,7 @@ class AccountHost:
     def command(self, cmd: Mapping[str, Any]) -> dict[str, Any]:
         """Apply an override now; a digest of the ``OverrideResult``."""
         result = self.service.apply_command(cmd)
+        self._after()
         state = getattr(result, "state", None)
         return {
             "command": str(getattr(result, "command", cmd.get("cmd"))),
@@ -253,6 +324,8 @@ class AccountHost:
         }
 
     def close(self) -> None:
+        if self.extras is not None:
+            self.extras.close()
         for close in self._closers:
             close()
 
@@ -278,7 +351,7 @@ def summarize(report: Any) -> dict[str, Any]:
     """A JSON-able digest of a ``CycleReport`` (or anything with some of its fields)."""
     out: dict[str, Any] = {}
     for name in _REPORTED:
-        value = getattr(report, name, None)
+        value = report.get(name) if isinstance(report, Mapping) else getattr(report, name, None)
         if value is not None:
             out[name] = list(value) if isinstance(value, tuple) else value
     return out

@@ -24,7 +24,7 @@ def _detail(results: Mapping[str, Any]) -> str:
 
 
 def account_handlers(fan_out: FanOut) -> dict[str, Handler]:
-    """Handlers by task kind: monitoring, the flatten passes and the position snapshot."""
+    """Handlers by task kind: monitoring, flattening, the Trident cycle, snapshots, the report."""
 
     def monitor(occ: Occurrence) -> str:
         return _detail(fan_out("monitor", (occ.due.isoformat(),)))
@@ -33,7 +33,13 @@ def account_handlers(fan_out: FanOut) -> dict[str, Handler]:
         return _detail(fan_out("scheduled_flatten", (occ.task.name, occ.due.isoformat())))
 
     def snapshot(occ: Occurrence) -> str:
-        return _detail(fan_out("state", ()))
+        return _detail(fan_out("position_snapshot", (occ.due.isoformat(),)))
+
+    def options(occ: Occurrence) -> str:
+        return _detail(fan_out("options_cycle", (occ.due.isoformat(),)))
+
+    def report(occ: Occurrence) -> str:
+        return _detail(fan_out("daily_report", (occ.due.isoformat(),)))
 
     def on_bars(occ: Occurrence) -> str:
         raise SkipTask("accounts trade on bar events; nothing to do at a fixed time")
@@ -43,5 +49,6 @@ def account_handlers(fan_out: FanOut) -> dict[str, Handler]:
         "flatten": flatten,
         "position_snapshot": snapshot,
         "trading_cycle": on_bars,
-        "options_cycle": on_bars,
+        "options_cycle": options,
+        "daily_report": report,
     }

@@ -27,8 +27,11 @@ from typing import Any, Final
 
 import polars as pl
 
+from actors.extras import AccountExtras, LedgerWatch
 from actors.host import AccountHost, CrashAfterSubmits, FeedCursor, History
-from actors.scoped import AccountScopedFills
+from actors.notifications import BackgroundNotify, NotifyTargets, build_dispatcher
+from actors.options import TRIDENT, OptionsDesk, OptionsSpec, build_options_desk
+from actors.snapshots import FillSnapshots, RecordingExecution, RecordingScorer
 from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
 from adapters.cache import (
     RedisCommandInbox,
@@ -38,13 +41,17 @@ from adapters.cache import (
     client_from_url,
 )
 from adapters.ledger import SqliteLedger
+from adapters.market.synthetic import SyntheticMarketConfig
+from adapters.market.synthetic.market import SyntheticMarket
+from adapters.market.synthetic.options import ChainConfig
 from adapters.store import BarStore
 from configs.accounts import AccountConfig
 from configs.accounts import RiskLimits as ConfigRiskLimits
 from core.calendar import MarketCalendar
 from core.clock import Clock, LiveClock, SimClock
 from core.errors import ConfigError
-from core.execution import ExecutionService, Reconciler
+from core.execution import Reconciler
+from core.learning import SnapshotService
 from core.model import AccountId, Money
 from core.ports.execution import Execution
 from core.ports.scorer import Scorer
@@ -55,6 +62,8 @@ from core.trading.config import AccountRuntimeConfig
 DAILY_STRATEGIES: Final = frozenset({"swing_trend_following"})
 """Strategies that run on daily bars (every other one runs on minute bars)."""
 REAL_BROKERS: Final = frozenset({"alpaca", "tastytrade", "ibkr"})
+OPTION_CHAINS: Final = ChainConfig(strike_steps=((10_000.0, 1.0),))
+"""1-point strikes at any price: even strikes exist for the Trident's rounding of 2."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,10 @@ class AccountSpec:
 
     ``start``: a replay's first instant (the account runs on a ``SimClock`` moved by the bar
     events); ``None`` runs on the real clock. ``scorer``: ``"serve"`` for the Serve deployment
-    (in the cluster), an ``http://`` URL, or ``None`` for rules only.
+    (in the cluster), an ``http://`` URL, or ``None`` for rules only. ``market``: the synthetic
+    market behind the stored bars (the option chains of a ``trident`` account are priced off
+    it); ``options``: how the Trident trades; ``notify``: where notifications go (``None``:
+    nowhere); ``preferences``: every account's notify preference.
     """
 
     account: AccountConfig
@@ -77,13 +89,42 @@ class AccountSpec:
     flatten_minutes_before_close: int = 10
     crash_after_submits: int | None = None
     timeframes: dict[str, str] = field(default_factory=dict)
+    market: SyntheticMarketConfig | None = None
+    options: OptionsSpec = field(default_factory=OptionsSpec)
+    notify: NotifyTargets | None = None
+    preferences: dict[str, str] = field(default_factory=dict)
 
     @property
     def account_dir(self) -> Path:
         return self.state_dir / self.account.id
 
+    @property
+    def trades_options(self) -> bool:
+        return TRIDENT in self.account.strategies
+
+    @property
+    def bar_strategies(self) -> list[str]:
+        """The account's strategies that trade on bars (the ``AccountService``'s)."""
+        return [s for s in self.account.strategies if s != TRIDENT]
+
+    @property
+    def underlying(self) -> str | None:
+        """The options account's underlying: configured, else the first data symbol."""
+        if not self.trades_options:
+            return None
+        return self.options.underlying or (self.symbols[0] if self.symbols else None)
+
     def timeframe_of(self, strategy: str) -> str:
         return self.timeframes.get(strategy, "1d" if strategy in DAILY_STRATEGIES else "1m")
+
+    def feeds(self) -> dict[str, tuple[str, ...]]:
+        """The bars the account subscribes to: symbols by timeframe."""
+        out: dict[str, set[str]] = {}
+        for strategy in self.bar_strategies:
+            out.setdefault(self.timeframe_of(strategy), set()).update(self.symbols)
+        if self.underlying is not None:
+            out.setdefault("1m", set()).add(self.underlying)
+        return {tf: tuple(sorted(symbols)) for tf, symbols in out.items()}
 
 
 def core_risk_limits(limits: ConfigRiskLimits, currency: str = "USD") -> RiskLimits:
@@ -100,7 +141,7 @@ def core_risk_limits(limits: ConfigRiskLimits, currency: str = "USD") -> RiskLim
 def runtime_config(spec: AccountSpec) -> AccountRuntimeConfig:
     """``AccountRuntimeConfig`` from the account's configuration."""
     account = spec.account
-    timeframes = {s: spec.timeframe_of(s) for s in account.strategies}
+    timeframes = {s: spec.timeframe_of(s) for s in spec.bar_strategies}
     return AccountRuntimeConfig(
         automation_enabled=account.automation_enabled,
         entry_offset_cents=account.entry_offset_cents,
@@ -119,8 +160,9 @@ def open_sim_venue(path: Path, account_id: AccountId, cash: Decimal, clock: Cloc
     calendar = MarketCalendar()
     # Filled on quotes, as a live broker fills: each symbol gets one quote per minute, which
     # makes a re-sent bar event recognisable by the quote's timestamp. fsync guards against
-    # power cuts only; a killed process loses nothing the kernel already holds.
-    config = SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE, fsync=False)
+    # power cuts only; a killed process loses nothing the kernel already holds. Fill ids carry
+    # the account id: every account's venue numbers its fills from 1 into one shared ledger.
+    config = SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE, fsync=False, account_fill_ids=True)
     opener = SimExchange.open if path.exists() else _new_exchange
     venue = opener(path, config, clock, is_open=calendar.is_open, session_close=calendar.next_close)
     venue.open_account(account_id, Money(cash), margin=True)
@@ -167,7 +209,7 @@ def open_broker(spec: AccountSpec, clock: Clock) -> Broker:
     venue = open_sim_venue(
         spec.account_dir / "venue.sqlite3", AccountId(account.id), Decimal(account.bankroll), clock
     )
-    execution: Execution = AccountScopedFills(SimExecutionClient(venue, AccountId(account.id)), account.id)
+    execution: Execution = SimExecutionClient(venue, AccountId(account.id))
     if spec.crash_after_submits is not None:
         execution = CrashAfterSubmits(execution, spec.crash_after_submits)
     return Broker(execution, venue, (venue.close,))
@@ -183,33 +225,38 @@ def build_host(spec: AccountSpec, service_factory: Callable[..., Any] | None = N
     redis = client_from_url(spec.redis_url)
     limits = core_risk_limits(spec.account.risk)
     config = runtime_config(spec)
-    execution = ExecutionService(
+    base_scorer = make_scorer(spec.scorer)
+    scorer = RecordingScorer(base_scorer) if base_scorer is not None else None
+    execution = RecordingExecution(
         account_id,
         broker.execution,
         ledger,
         RiskEngine(limits),
         clock,
         offset_cents=config.entry_offset_cents,
+        scorer=scorer,
     )
+    quotes = RedisQuoteCache(redis, clock)
     factory = service_factory or _account_service
     service = factory(
         account_id=account_id,
-        strategies=[make_strategy(name) for name in spec.account.strategies],
+        strategies=[make_strategy(name) for name in spec.bar_strategies],
         execution=execution,
         reconciler=Reconciler(account_id, broker.execution, ledger, clock),
         ledger=ledger,
         broker=broker.execution,
         risk_limits=limits,
-        quotes=RedisQuoteCache(redis, clock),
+        quotes=quotes,
         events=RedisEventLog(redis),
         board=RedisStateBoard(redis),
         inbox=RedisCommandInbox(redis),
-        scorer=make_scorer(spec.scorer),
+        scorer=scorer,
         clock=clock,
         calendar=MarketCalendar(),
         config=config,
     )
-    closers = (*broker.closers, ledger.close, redis.close)
+    extras = _extras(spec, clock, ledger, broker, quotes, execution)
+    closers = (extras.close, *broker.closers, ledger.close, redis.close)
     return AccountHost(
         spec.account.id,
         service,
@@ -221,6 +268,68 @@ def build_host(spec: AccountSpec, service_factory: Callable[..., Any] | None = N
         closers=tuple(_quiet(c) for c in closers),
         history=_history(spec),
         timeframes=tuple(sorted(set(config.timeframes.values()))),
+        extras=extras,
+    )
+
+
+def _extras(
+    spec: AccountSpec,
+    clock: Clock,
+    ledger: SqliteLedger,
+    broker: Broker,
+    quotes: RedisQuoteCache,
+    execution: RecordingExecution,
+) -> AccountExtras:
+    """Snapshots, notifications and (for ``trident``) the options desk of the account."""
+    account_id = AccountId(spec.account.id)
+    snapshots = FillSnapshots(account_id, ledger, SnapshotService(ledger, clock), execution)
+    preferences: dict[str, Any] = {spec.account.id: spec.account.notify, **spec.preferences}
+    dispatcher = build_dispatcher(spec.notify, preferences, clock, spec.account_dir / "digest.sqlite3")
+    notify = BackgroundNotify(dispatcher)
+    watch = LedgerWatch(account_id, ledger, spec.account_dir / "watch.json", snapshots, notify)
+    return AccountExtras(
+        spec.account.id,
+        ledger,
+        broker.execution,
+        quotes,
+        execution,
+        snapshots,
+        watch,
+        notify,
+        _options(spec, clock, ledger, broker, quotes, execution),
+        Decimal(spec.account.bankroll),
+    )
+
+
+def _options(
+    spec: AccountSpec,
+    clock: Clock,
+    ledger: SqliteLedger,
+    broker: Broker,
+    quotes: RedisQuoteCache,
+    execution: RecordingExecution,
+) -> OptionsDesk | None:
+    underlying = spec.underlying
+    if underlying is None:
+        return None
+    if spec.market is None:
+        raise ConfigError(
+            f"accounts.{spec.account.id}.strategies: trident needs option chains; only the synthetic "
+            "market provides them so far (run on the simulated exchange with stored synthetic data)"
+        )
+    market = SyntheticMarket(spec.market, OPTION_CHAINS)
+    return build_options_desk(
+        AccountId(spec.account.id),
+        execution,
+        ledger,
+        broker.execution,
+        quotes,
+        market,
+        clock,
+        spec.options,
+        underlying,
+        Decimal(spec.account.risk.max_risk_per_trade),
+        broker.venue,
     )
 
 

@@ -8,8 +8,11 @@
 3. serve the promoted models with Ray Serve (accounts fall back to their rules for a strategy
    without a promoted model, and record that they did);
 4. start the paper accounts on the simulated exchange and replay one full session on the
-   simulated clock as fast as it goes, flattening before the close;
-5. write a report (orders, fills, P&L per account, model versions, an equity plot).
+   simulated clock as fast as it goes, flattening before the close; the options account
+   (Trident) is replayed over the session before too, with the demo's short-dated setting
+   (``OptionsSpec.demo()``), so the report shows an entry, a daily snapshot and an exit;
+5. write a report (orders, fills, P&L and learning snapshots per account, model versions, an
+   equity plot).
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ from adapters.store import BarStore
 from configs import Settings, load_settings
 from core.calendar import MarketCalendar
 
+OPTIONS_ACCOUNT = "options"
+OPTIONS_SESSIONS = 2
+"""Sessions the options account is replayed over (ending with the demo's): entry, then exit."""
+DEMO_OPTIONS_OFFSET_CENTS = 500
+"""Demo setting: the Trident's limit is floored at the natural price, so it fills on the next
+quote (at the default 4 cents off mid a combination rarely fills within a replayed session)."""
 INTRADAY_HISTORY_SESSIONS = 60
 """Sessions of minute bars before the replayed one (walk-forward folds of 20 + 8 sessions)."""
 SWING_HISTORY_SESSIONS = 400
@@ -44,7 +53,7 @@ class DemoPlan:
     session: date
     history_start: date
     seed: int = 7
-    accounts: tuple[str, ...] = ("intraday", "swing")
+    accounts: tuple[str, ...] = ("intraday", "swing", "options")
     num_samples: int = 4
     edge_enabled: bool = True
 
@@ -79,7 +88,7 @@ def plan_demo(
     symbols: Sequence[str],
     session: date | None = None,
     seed: int = 7,
-    accounts: Sequence[str] = ("intraday", "swing"),
+    accounts: Sequence[str] = ("intraday", "swing", "options"),
     num_samples: int = 4,
 ) -> DemoPlan:
     """A plan replaying ``session`` (default: the last session of 2025) after enough history."""
@@ -104,7 +113,13 @@ def demo_settings(base: Settings, plan: DemoPlan) -> Settings:
         }
     )
     ledger = base.ledger.model_copy(update={"path": plan.state_dir / "ledger.sqlite3"})
-    return base.model_copy(update={"data": data, "ledger": ledger})
+    accounts = [
+        a.model_copy(update={"entry_offset_cents": DEMO_OPTIONS_OFFSET_CENTS})
+        if "trident" in a.strategies
+        else a
+        for a in base.accounts
+    ]
+    return base.model_copy(update={"data": data, "ledger": ledger, "accounts": accounts})
 
 
 @dataclass
@@ -155,7 +170,16 @@ def run_demo(plan: DemoPlan, console: Console, base: Settings | None = None) -> 
 def summarize(report: DemoReport, console: Console) -> None:
     """The closing tables: per account, per model, and where the report is."""
     table = Table(title=f"session {report.plan.session} (simulated exchange, paper)")
-    for col in ("account", "strategies", "orders", "fills", "P&L", "final equity", "denials"):
+    for col in (
+        "account",
+        "strategies",
+        "orders",
+        "fills",
+        "P&L",
+        "final equity",
+        "snapshots e/d/x",
+        "denials",
+    ):
         table.add_column(col, justify="left" if col in ("account", "strategies", "denials") else "right")
     for name, acct in report.accounts.items():
         table.add_row(
@@ -165,6 +189,7 @@ def summarize(report: DemoReport, console: Console) -> None:
             str(acct["fills"]),
             f"{acct['pnl']:+,.2f}",
             f"{acct['equity']:,.2f}",
+            "/".join(str(acct.get("snapshots", {}).get(k, 0)) for k in ("entry", "daily", "exit")),
             ", ".join(f"{k} {v}" for k, v in sorted(acct["denials"].items())) or "-",
         )
     console.print(table)

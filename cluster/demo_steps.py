@@ -17,6 +17,7 @@ from rich.console import Console
 from adapters.store import BarStore
 from cluster.demo import (
     INTRADAY_HISTORY_SESSIONS,
+    OPTIONS_SESSIONS,
     DemoPlan,
     DemoReport,
     dump_summary,
@@ -98,9 +99,7 @@ def train_models(plan: DemoPlan, settings: Settings, console: Console) -> dict[s
             "rules_only_sharpe": outcome.rules_only_sharpe,
             "gates": "passed"
             if report is not None and report.passed
-            else (
-                "failed: " + ", ".join(report.failed) if report is not None else "no trial"
-            ),
+            else ("failed: " + ", ".join(report.failed) if report is not None else "no trial"),
         }
     return results
 
@@ -121,21 +120,40 @@ def serve_models(
     return True
 
 
+def options_accounts(plan: DemoPlan, settings: Settings) -> list[str]:
+    return [a for a in plan.accounts if "trident" in settings.account(a).strategies]
+
+
 def replay(plan: DemoPlan, settings: Settings, console: Console) -> dict[str, dict[str, Any]]:
-    """Replay the session through the account actors; the per-account outcome."""
+    """Replay the session through the account actors; the per-account outcome.
+
+    The options accounts first trade the sessions before (``OPTIONS_SESSIONS`` in all), so a
+    Trident opened there is held over a close and closed on a later session.
+    """
+    from actors.options import OptionsSpec
     from cluster.replay import replay_session
 
     served = any(m.get("promoted") for m in _served_models(plan))
-    result = replay_session(
-        settings,
-        plan.session,
-        state_dir=plan.state_dir,
-        accounts=list(plan.accounts),
-        symbols=list(plan.symbols),
-        scorer="serve" if served else None,
-    )
+    options = options_accounts(plan, settings)
+    calendar = MarketCalendar()
+    days = [plan.session]
+    while len(days) < OPTIONS_SESSIONS:
+        days.insert(0, calendar.previous_session(days[0]))
+    common: dict[str, Any] = {
+        "state_dir": plan.state_dir,
+        "symbols": list(plan.symbols),
+        "scorer": "serve" if served else None,
+        "options": OptionsSpec.demo(),
+    }
+    for day in days[:-1] if options else []:
+        before = replay_session(settings, day, accounts=options, **common)
+        console.print(
+            f"{', '.join(options)}: {before.steps} minutes of {day} replayed in {before.wall_s:.1f}s"
+        )
+    result = replay_session(settings, plan.session, accounts=list(plan.accounts), **common)
     console.print(f"{result.steps} minutes replayed in {result.wall_s:.1f}s ({result.retries} retried steps)")
     accounts: dict[str, dict[str, Any]] = {}
+    learning = _learning(plan, settings)
     for name, acct in result.accounts.items():
         bankroll = Decimal(str(settings.account(name).bankroll))
         equity = Decimal(acct.equity)
@@ -149,8 +167,31 @@ def replay(plan: DemoPlan, settings: Settings, console: Console) -> dict[str, di
             "lost_fills": len(acct.lost_fills),
             "unknown_orders": len(acct.unknown_orders),
             "open_positions": {k: v for k, v in acct.ledger_positions.items() if Decimal(v) != 0},
+            "snapshots": learning.get(name, {}),
+            "sessions": len(days) if name in options else 1,
         }
     return accounts
+
+
+def _learning(plan: DemoPlan, settings: Settings) -> dict[str, dict[str, int]]:
+    """Learning snapshots per account (entry, daily, exit) from ``core.learning.stats``."""
+    from adapters.ledger import SqliteLedger
+    from core.learning import stats
+
+    ledger = SqliteLedger(settings.ledger.path, LiveClock())
+    try:
+        out: dict[str, dict[str, int]] = {}
+        for name in plan.accounts:
+            s = stats(ledger, name)
+            out[name] = {
+                "entry": s.entry_snapshots,
+                "daily": s.daily_snapshots,
+                "exit": s.exit_snapshots,
+                "complete": s.complete,
+            }
+        return out
+    finally:
+        ledger.close()
 
 
 def _served_models(plan: DemoPlan) -> list[dict[str, Any]]:
@@ -172,6 +213,8 @@ def equity_curves(plan: DemoPlan, settings: Settings, store: BarStore) -> pl.Dat
     try:
         frames = []
         for name in plan.accounts:
+            if "trident" in settings.account(name).strategies:
+                continue  # option legs have no minute bars to mark them with: see the table
             fills = sorted(ledger.fills(AccountId(name)), key=lambda f: f.ts)
             cash = float(settings.account(name).bankroll)
             held: dict[str, float] = defaultdict(float)
@@ -215,6 +258,11 @@ def _plot(curves: pl.DataFrame, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def _snaps(account: dict[str, Any]) -> str:
+    snaps = account.get("snapshots", {})
+    return "/".join(str(snaps.get(k, 0)) for k in ("entry", "daily", "exit"))
+
+
 def write_report(report: DemoReport, store: BarStore, settings: Settings) -> Path:
     """``report.html``, ``equity.png`` and ``summary.json`` in the plan's report folder."""
     out = report.plan.report_dir
@@ -227,7 +275,7 @@ def write_report(report: DemoReport, store: BarStore, settings: Settings) -> Pat
     rows = "".join(
         f"<tr><td>{html.escape(n)}</td><td>{html.escape(', '.join(a['strategies']))}</td>"
         f"<td>{a['orders']}</td><td>{a['fills']}</td><td>{a['pnl']:+,.2f}</td><td>{a['equity']:,.2f}</td>"
-        f"<td>{html.escape(json.dumps(a['denials']))}</td></tr>"
+        f"<td>{html.escape(_snaps(a))}</td><td>{html.escape(json.dumps(a['denials']))}</td></tr>"
         for n, a in report.accounts.items()
     )
     models = "".join(
@@ -245,7 +293,9 @@ def write_report(report: DemoReport, store: BarStore, settings: Settings) -> Pat
         f"<p>{len(report.plan.symbols)} synthetic symbols, seed {report.plan.seed}, paper accounts on "
         f"the simulated exchange. Timings: {html.escape(timings)}.</p>"
         "<h2>Accounts</h2><table><tr><th>account</th><th>strategies</th><th>orders</th><th>fills</th>"
-        f"<th>P&amp;L</th><th>equity</th><th>denials</th></tr>{rows}</table>"
+        f"<th>P&amp;L</th><th>equity</th><th>snapshots entry/daily/exit</th><th>denials</th></tr>{rows}</table>"
+        "<p>Options accounts trade the Trident over the sessions before as well (orders, fills and "
+        "P&amp;L are cumulative); they are left out of the equity plot, which marks minute bars.</p>"
         "<h2>Models</h2><table><tr><th>strategy</th><th>version</th><th>promoted</th>"
         f"<th>OOS Sharpe</th><th>gates</th></tr>{models}</table>"
         f'<h2>Equity</h2><img alt="equity per account" src="data:image/png;base64,{image}">'

@@ -13,11 +13,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from actors.notifications import NotifyTargets
+from actors.options import OptionsSpec
 from actors.scheduler import wait_alive
 from cluster.runtime import connect
 from cluster.supervisor import Desk, Supervisor
@@ -28,6 +30,8 @@ StepHook = Callable[[int, datetime, Desk], None]
 """Called before each minute is published (tests inject faults here)."""
 
 RESTART_TIMEOUT_S = 60.0
+AFTER_CLOSE = timedelta(minutes=121)
+"""How far past the close a replay runs the scheduler: through the daily report."""
 MAX_ATTEMPTS = 5
 
 
@@ -85,6 +89,8 @@ def replay_session(
     on_step: StepHook | None = None,
     keep_actors: bool = False,
     keep_steps: bool = False,
+    options: OptionsSpec | None = None,
+    notify: NotifyTargets | None = None,
 ) -> ReplayResult:
     """Replay ``session`` (bars from ``settings.data.data_dir``) through the account actors."""
     connect()
@@ -99,6 +105,8 @@ def replay_session(
         redis_url=redis_url,
         scorer=scorer,
         crash_after_submits=crash_after_submits,
+        options=options,
+        notify=notify,
     )
     started = time.perf_counter()
     desk = supervisor.up()
@@ -122,8 +130,8 @@ def _drive(
     md, scheduler = desk.market_data, desk.scheduler
     instants: list[datetime] = ray.get(md.load.remote(session, list(supervisor.symbols)))
     for name, spec in desk.specs.items():
-        for timeframe in sorted({spec.timeframe_of(s) for s in spec.account.strategies}):
-            ray.get(md.subscribe.remote(name, list(spec.symbols), timeframe))
+        for timeframe, symbols in sorted(spec.feeds().items()):
+            ray.get(md.subscribe.remote(name, list(symbols), timeframe))
     retries = 0
     runs: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
@@ -137,10 +145,23 @@ def _drive(
         runs += ray.get(scheduler.advance_to.remote(at))
     _, tries = _publish(desk, lambda names: md.publish_daily.remote(names))
     retries += tries
+    # After the close: the position snapshot (close + 5) and the daily report (close + 120).
+    _, close = MarketCalendar().session_open_close(session)
+    runs += _after_close(scheduler, close + AFTER_CLOSE)
     results = {
         name.split(":", 1)[1]: _result(ray.get(h.audit.remote()), name) for name, h in desk.accounts.items()
     }
     return ReplayResult(session, len(instants), time.perf_counter() - started, retries, results, runs, steps)
+
+
+def _after_close(scheduler: Any, until: datetime) -> list[dict[str, Any]]:
+    """Wake the scheduler at each task due by ``until``, on time (a late first run is skipped)."""
+    import ray
+
+    runs: list[dict[str, Any]] = []
+    while (wake := ray.get(scheduler.next_wake.remote())) is not None and wake <= until:
+        runs += ray.get(scheduler.advance_to.remote(wake))
+    return runs
 
 
 def _step(md: Any, at: datetime, names: list[str] | None) -> Any:

@@ -17,10 +17,13 @@ from typing import Any
 from actors import SCHEDULER_NAME, account_actor_name, market_data_actor_name
 from actors.account import spawn_account
 from actors.market_data import spawn_market_data
+from actors.notifications import NotifyTargets
+from actors.options import OptionsSpec
 from actors.scheduler import spawn_scheduler
 from actors.wiring import AccountSpec
 from adapters.cache import EmbeddedRedis
 from cluster.runtime import NAMESPACE
+from cluster.synthetic import synthetic_config
 from configs import Settings
 from core.errors import ConfigError
 
@@ -52,7 +55,9 @@ class Supervisor:
     """The desk of ``settings``: one account actor per account, market data, the scheduler.
 
     ``start``: the simulated start instant of a replay (``None``: the real clock).
-    ``crash_after_submits``: fault injection per account id (tests).
+    ``crash_after_submits``: fault injection per account id (tests). ``options``: how the
+    ``trident`` accounts trade (default: the strategy's defaults). ``notify``: where
+    notifications go (default: the settings' ``notify`` section if any, else nowhere).
     """
 
     def __init__(
@@ -66,6 +71,8 @@ class Supervisor:
         redis_url: str | None = None,
         scorer: str | None = None,
         crash_after_submits: Mapping[str, int] | None = None,
+        options: OptionsSpec | None = None,
+        notify: NotifyTargets | None = None,
         detached: bool = True,
         namespace: str = NAMESPACE,
     ) -> None:
@@ -80,6 +87,8 @@ class Supervisor:
         self.symbols = tuple(symbols or settings.data.symbols)
         self.scorer = scorer
         self.crash_after_submits = dict(crash_after_submits or {})
+        self.options = options or OptionsSpec()
+        self.notify = notify if notify is not None else NotifyTargets.from_settings(settings)
         self.detached = detached
         self.namespace = namespace
         self._redis_url = redis_url or settings.redis.url
@@ -96,6 +105,8 @@ class Supervisor:
 
     # -- actors ----------------------------------------------------------------------------
     def specs(self) -> list[AccountSpec]:
+        preferences = {a.id: str(a.notify) for a in self.settings.accounts}
+        market = synthetic_config(self.settings)
         return [
             AccountSpec(
                 account=self.settings.account(account_id),
@@ -108,6 +119,10 @@ class Supervisor:
                 scorer=self.scorer,
                 flatten_minutes_before_close=self.settings.scheduler.flatten_minutes_before_close,
                 crash_after_submits=self.crash_after_submits.get(account_id),
+                market=market,
+                options=self.options,
+                notify=self.notify,
+                preferences=preferences,
             )
             for account_id in self.account_ids
         ]

@@ -40,6 +40,8 @@ class SimExchangeConfig:
     displayed size; a quote without sizes (0) fills up to ``quote_depth`` (``None``: no cap).
     ``margin_multiplier`` is the leverage of margin accounts (2 = Reg T overnight).
     ``fsync`` makes every state write survive a power cut, not just a killed process.
+    ``account_fill_ids`` names fills ``<account>:SIM-F00000001``: unique across accounts whose
+    venues (one per account, each numbering from 1) report into one shared ledger.
     """
 
     fill_on: FillOn = FillOn.NEXT_BAR_OPEN
@@ -52,6 +54,7 @@ class SimExchangeConfig:
     price_decimals: int = 4
     currency: str = "USD"
     fsync: bool = True
+    account_fill_ids: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fill_on", FillOn(self.fill_on))

@@ -570,8 +570,11 @@ class SimExchange:
         now: datetime,
     ) -> Fill:
         self._state.fill_seq += 1
+        fill_id = f"SIM-F{self._state.fill_seq:08d}"
+        if self.config.account_fill_ids:
+            fill_id = f"{account.account_id}:{fill_id}"
         fill = Fill(
-            fill_id=FillId(f"SIM-F{self._state.fill_seq:08d}"),
+            fill_id=FillId(fill_id),
             client_order_id=client_order_id,
             account_id=account.account_id,
             instrument=instrument,

@@ -1,0 +1,128 @@
+"""Learning snapshots of an account's fills, wired around ``AccountService`` (no Ray here).
+
+``RecordingExecution`` (an ``ExecutionService``) keeps each order's suggestion and the quotes
+it was priced from; ``RecordingScorer`` keeps the strategy's last model scores. ``FillSnapshots``
+turns every new ledger fill into ``SnapshotService.on_fill`` with the instrument's position
+just before and after it (rebuilt from the ledger's fills in order) and the ``EntryContext``
+of its order when this process knows it (features, score, model version; no version: rules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from core.execution import ExecutionResult, ExecutionService
+from core.learning import EntryContext, Mark, SnapshotService
+from core.model import AccountId, Fill, InstrumentId, Position, Suggestion
+from core.ports.ledger import Ledger
+from core.ports.scorer import Scorer, Scores
+from core.risk import RiskContext
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRecord:
+    """The last scoring of a strategy: its rows and scores (``scores`` None: the model failed)."""
+
+    rows: tuple[Mapping[str, float], ...]
+    scores: Scores | None
+
+
+class RecordingScorer:
+    """A ``Scorer`` that remembers each strategy's last call."""
+
+    def __init__(self, inner: Scorer) -> None:
+        self.inner = inner
+        self.last: dict[str, ScoreRecord] = {}
+
+    def score(self, strategy: str, rows: Sequence[Mapping[str, float]]) -> Scores:
+        self.last[strategy] = ScoreRecord(tuple(rows), None)
+        scores = self.inner.score(strategy, rows)
+        self.last[strategy] = ScoreRecord(tuple(rows), scores)
+        return scores
+
+
+class RecordingExecution(ExecutionService):
+    """``ExecutionService`` that keeps the entry context of every order it sends."""
+
+    def __init__(self, *args: Any, scorer: RecordingScorer | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scorer = scorer
+        self.contexts: dict[str, EntryContext] = {}
+
+    def execute(self, suggestion: Suggestion, ctx: RiskContext) -> ExecutionResult:
+        result = super().execute(suggestion, ctx)
+        if result.order is not None:
+            key = str(result.order.client_order_id)
+            self.contexts.setdefault(key, self._context(suggestion, ctx.quotes))
+        return result
+
+    def remember(self, client_order_id: str, context: EntryContext) -> None:
+        """Replace the context of an order (richer marks, e.g. option greeks)."""
+        self.contexts[client_order_id] = context
+
+    def _context(self, s: Suggestion, quotes: Mapping[InstrumentId, Mark]) -> EntryContext:
+        record = self.scorer.last.get(str(s.strategy)) if self.scorer is not None else None
+        model: dict[str, Any] = {}
+        if record is not None and record.scores is not None:
+            model["model_version"] = record.scores.model_version
+            if len(record.rows) == 1:  # rows carry no symbol: only a lone row is unambiguous
+                model["features"] = dict(record.rows[0])
+                model["model_score"] = record.scores.scores[0]
+        return EntryContext.from_suggestion(s, {str(k): v for k, v in quotes.items()}, **model)
+
+
+class FillSnapshots:
+    """Entry, daily and exit snapshots of one account's fills."""
+
+    def __init__(
+        self, account_id: AccountId, ledger: Ledger, service: SnapshotService, execution: ExecutionService
+    ) -> None:
+        self.account_id = account_id
+        self.service = service
+        self._ledger = ledger
+        self._execution = execution
+        self.written = 0
+
+    def _context(self, client_order_id: str) -> EntryContext | None:
+        contexts: dict[str, EntryContext] = getattr(self._execution, "contexts", {})
+        return contexts.get(client_order_id)
+
+    def on_fills(self, fill_ids: Sequence[str]) -> int:
+        """Snapshot the fills ``fill_ids`` (ledger fill events); returns the snapshots written."""
+        wanted = set(fill_ids)
+        if not wanted:
+            return 0
+        nets: dict[InstrumentId, Decimal] = {}
+        count = 0
+        for fill in self._ledger.fills(self.account_id):
+            iid = fill.instrument.id
+            before = nets.get(iid, Decimal(0))
+            after = before + fill.side.sign * fill.quantity.value
+            nets[iid] = after
+            if str(fill.fill_id) in wanted:
+                count += len(self._one(fill, before, after))
+        self.written += count
+        return count
+
+    def _one(self, fill: Fill, before: Decimal, after: Decimal) -> list[int]:
+        acct, inst = fill.account_id, fill.instrument
+        context = self._context(str(fill.client_order_id))
+        return self.service.on_fill(fill, Position(acct, inst, before), Position(acct, inst, after), context)
+
+    def daily(self, now: datetime, marks: Mapping[str, Mark]) -> int:
+        """Today's snapshot of every open trade, marked with ``marks``; how many were written."""
+        written = len(self.service.daily(self.account_id, now, marks))
+        self.written += written
+        return written
+
+    def open_instruments(self) -> list[str]:
+        """Instrument ids (and underlyings) of the open trades, for marking them."""
+        ids: set[str] = set()
+        for trade in self.service.open_trades(self.account_id):
+            ids |= set(trade.instrument_ids)
+            ids |= {str(leg.instrument.underlying) for leg in trade.legs}
+        return sorted(ids)
