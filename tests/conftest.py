@@ -1,4 +1,4 @@
-"""Integration tests share one local Ray per session, started only if a test asks for it."""
+"""Integration and acceptance tests share one local Ray per session, started only if asked for."""
 
 from __future__ import annotations
 
