@@ -31,10 +31,10 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import write_section as write_results  # noqa: E402
 from core.strategies import SmaCross  # noqa: E402
 from training.backtest import BacktestConfig, simulate  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Backtest: bars/s vs backtesting.py and vectorbt"
 CASH = 1_000_000.0
 
@@ -124,18 +124,6 @@ def vectorbt_available() -> str | None:
         return None
 
 
-def write_section(body: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{SECTION}\n\n{body.strip()}\n"
-    if SECTION in text:
-        head, rest = text.split(SECTION, 1)
-        nxt = rest.find("\n## ")
-        text = head + block + (rest[nxt + 1 :] if nxt >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
@@ -197,7 +185,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if not args.no_write:
-        write_section(report)
+        write_results(SECTION, report)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,12 @@ import pandas as pd
 import polars as pl
 
 from benchmarks.pandas_features import pandas_intraday
+from benchmarks.results import write_section as write_results
 from core.calendar import MarketCalendar
 from core.features import INTRADAY_FEATURES, intraday_features
 from core.features.sessions import session_hours
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-HEADER = "# Benchmark results\n\nRecorded by the scripts in `benchmarks/`; each script owns one section.\n"
 TITLE = "## Features: polars vs pandas"
 TARGET_SPEEDUP = 3.0
 START = date(2023, 1, 3)
@@ -116,18 +116,6 @@ def check_identical(polars_out: pl.DataFrame, pandas_out: pd.DataFrame) -> None:
             raise AssertionError(f"{name}: polars and pandas differ by up to {worst}")
 
 
-def write_section(body: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else HEADER
-    start = text.find(TITLE)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = text.find("\n## ", start + len(TITLE))
-        rest = "" if nxt == -1 else "\n" + text[nxt + 1 :]
-        text = text[:start] + body + rest
-    RESULTS.write_text(text if text.endswith("\n") else text + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--symbols", type=int, default=50)
@@ -188,7 +176,7 @@ CPU-time ratio of the same runs: {pd_cpu / pl_cpu:.1f}x.
 Peak RSS of the whole run (both frames, both outputs): {peak_mb:,.0f} MB.
 """
     if not args.no_write:
-        write_section(body)
+        write_results(TITLE, body)
 
 
 if __name__ == "__main__":

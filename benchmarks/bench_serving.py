@@ -33,6 +33,8 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.results import write_section as write_results  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Serving: latency and throughput"
 N_FEATURES = 20
@@ -342,18 +344,8 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    RESULTS.write_text(updated)
-
-
 if __name__ == "__main__":
     section = report(run())
     print(section)
     if "--no-write" not in sys.argv:
-        write_section(section)
+        write_results(SECTION, section)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -21,9 +20,9 @@ import polars as pl
 
 from adapters.market.synthetic import SyntheticMarketConfig, daily_bars, generate_bars
 from adapters.store import BarStore
+from benchmarks.results import write_section as write_results
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-HEADER = "# Benchmark results\n\nRecorded by the scripts in `benchmarks/`; each script owns one section.\n"
 TITLE = "## Synthetic market generation"
 TARGET_SECONDS = 60.0
 
@@ -84,18 +83,8 @@ Target: generation under {TARGET_SECONDS:.0f} s; this run {verdict} it.
 """
 
 
-def update_results(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else HEADER
-    pattern = re.compile(rf"^{re.escape(TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated.rstrip("\n") + "\n")
-
-
 if __name__ == "__main__":
     result = run()
     text = section(result)
     print(text)
-    update_results(text)
+    write_results(TITLE, text)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ from adapters.cache import (
 )
 from adapters.ledger import SqliteLedger
 from adapters.market.synthetic import SyntheticMarketConfig, generate_bars
+from benchmarks.results import write_section as write_results
 from core.calendar import MarketCalendar
 from core.clock import SimClock
 from core.execution import ExecutionService, Reconciler, RetryPolicy
@@ -229,16 +229,6 @@ def render(runs: list[Run], note: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only, leave RESULTS.md alone")
@@ -247,7 +237,7 @@ def main() -> None:
     section = render(run(), args.note)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_results(TITLE, section)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import write_section as write_results  # noqa: E402
 from training.pipeline import TrainingOptions, prepare  # noqa: E402
 from training.trainable import TrialData, walk_forward  # noqa: E402
 from training.tuner import TuneOptions, run_tuner, tune_environment  # noqa: E402
@@ -96,18 +97,6 @@ def _tune(data: TrialData) -> float:
     return elapsed
 
 
-def _write(text: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    start = current.find(SECTION)
-    if start < 0:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        nxt = current.find("\n## ", start + len(SECTION))
-        updated = current[:start] + text + (current[nxt + 1 :] if nxt >= 0 else "")
-    path.write_text(updated)
-
-
 def main() -> None:
     tune_environment()
     import ray
@@ -138,7 +127,7 @@ def main() -> None:
     )
     print(text)
     if "--no-write" not in sys.argv:
-        _write(text)
+        write_results(SECTION, text)
 
 
 if __name__ == "__main__":
