@@ -135,6 +135,20 @@ _V2 = Migration(
             PRIMARY KEY (account_id, strategy, session)
         )
         """,
+        # Orders written before guards existed held the day's guard: the first live one of each
+        # strategy and session keeps holding it (later guarded reserves see it, exits never do).
+        """
+        INSERT INTO guards (account_id, strategy, session, client_order_id, acquired_at)
+        SELECT o.account_id, o.strategy, o.session, o.client_order_id, o.created_at
+        FROM orders o
+        WHERE o.session IS NOT NULL AND o.strategy IS NOT NULL AND o.client_order_id = (
+            SELECT o2.client_order_id FROM orders o2
+            WHERE o2.account_id = o.account_id AND o2.strategy = o.strategy AND o2.session = o.session
+            ORDER BY CASE WHEN o2.status IN ('cancelled', 'rejected', 'expired') THEN 1 ELSE 0 END,
+                o2.created_at, o2.client_order_id
+            LIMIT 1
+        )
+        """,
         """
         CREATE TABLE denials (
             id INTEGER NOT NULL PRIMARY KEY,

@@ -125,10 +125,16 @@ class SqliteLedger(LedgerBase):
             return Reservation(outcome, recorded)
 
     def _live_trade(self, conn: sqlite3.Connection, order: Order, session: date) -> Order | None:
+        """The order holding the guard of ``order``'s strategy and session, if it still counts.
+
+        Only orders placed under the guard count (entries): an exit of the same strategy does not
+        use up the day's trade.
+        """
         marks = ", ".join("?" for _ in _NOT_A_TRADE)
         row = conn.execute(
-            "SELECT * FROM orders WHERE account_id = ? AND strategy = ? AND session = ?"
-            f" AND client_order_id <> ? AND status NOT IN ({marks}) ORDER BY created_at LIMIT 1",
+            "SELECT o.* FROM guards g JOIN orders o ON o.client_order_id = g.client_order_id"
+            " WHERE g.account_id = ? AND g.strategy = ? AND g.session = ?"
+            f" AND o.client_order_id <> ? AND o.status NOT IN ({marks})",
             (
                 str(order.account_id),
                 None if order.strategy is None else str(order.strategy),
@@ -142,8 +148,9 @@ class SqliteLedger(LedgerBase):
     def guard_holder(self, key: GuardKey) -> Order | None:
         marks = ", ".join("?" for _ in _NOT_A_TRADE)
         rows = self._read(
-            "SELECT * FROM orders WHERE account_id = ? AND strategy = ? AND session = ?"
-            f" AND status NOT IN ({marks}) ORDER BY created_at LIMIT 1",
+            "SELECT o.* FROM guards g JOIN orders o ON o.client_order_id = g.client_order_id"
+            " WHERE g.account_id = ? AND g.strategy = ? AND g.session = ?"
+            f" AND o.status NOT IN ({marks})",
             (str(key.account_id), str(key.strategy), key.session.isoformat(), *_NOT_A_TRADE),
         )
         return codec.order_from_row(rows[0]) if rows else None

@@ -217,6 +217,15 @@ def test_reserve_guard_blocks_live_trades_and_not_failed_ones(ledger: SqliteLedg
     assert ledger.reserve(third, date(2025, 11, 4), guard=True).outcome is ReservationOutcome.RESERVED
 
 
+def test_an_exit_of_the_strategy_does_not_use_up_the_days_trade(ledger: SqliteLedger) -> None:
+    exit_, entry, again = order("exit"), order("entry"), order("again")
+    assert ledger.reserve(exit_, SESSION).outcome is ReservationOutcome.RESERVED  # no guard taken
+    ledger.record_order(exit_.submitted(T0))
+    assert ledger.reserve(entry, SESSION, guard=True).outcome is ReservationOutcome.RESERVED
+    assert ledger.reserve(again, SESSION, guard=True).outcome is ReservationOutcome.GUARD_HELD
+    assert ledger.guard_holder(GuardKey(ACCOUNT, STRATEGY, SESSION)) == entry
+
+
 def test_reserve_is_idempotent_and_rearms_only_not_received(ledger: SqliteLedger) -> None:
     o = order("s1")
     assert ledger.reserve(o, SESSION).outcome is ReservationOutcome.RESERVED
