@@ -184,14 +184,15 @@ class AccountHost:
         return {"seq": event.seq, "replayed": False, **summarize(report)}
 
     def _cycle(self, event: BarEvent) -> Any:
-        """The service's bar cycle; an options-only feed (no strategy on it) just takes the fills."""
+        """The service's bar cycle; a feed no strategy runs on (the options underlying, a daily
+        account's minutes) only feeds the venue and takes the fills."""
         x = self.extras
         if x is not None and event.timeframe != "1d":
             x.on_minute(event.at)
         if event.timeframe in self._timeframes or x is None:
             report = self.service.on_bars(event.bars, event.timeframe)
         else:
-            report = {"status": "options", "fills": x.process_events() if self._ready() else 0}
+            report = {"status": "market", "fills": x.process_events() if self._ready() else 0}
         self._after()
         return report
 

@@ -3,7 +3,8 @@
 It loads a session's bars from the ``BarStore`` (live streaming comes later) and, at each
 ``step(at)``, writes that minute's quotes to the Redis quote cache and sends the bars to every
 subscribed account actor, returning once all of them processed the event (lockstep, so a
-replay is deterministic). An account that died mid-event is reported, not retried: the driver
+replay is deterministic). The step of the session's first minute then sends the previous
+session's daily bars to the daily subscribers: a daily signal is acted on at the next open. An account that died mid-event is reported, not retried: the driver
 waits for Ray to restart it and calls ``step`` again for it (the event ``seq`` makes that safe).
 """
 
@@ -24,8 +25,10 @@ from actors.market_feed import SessionBars, quotes_of
 from adapters.cache import RedisQuoteCache, client_from_url
 from adapters.store import BarStore
 from cluster.runtime import NAMESPACE
-from core.clock import SimClock
+from core.calendar import MarketCalendar
+from core.clock import SimClock, ensure_utc
 from core.errors import TemporaryError
+from core.trading.freshness import daily_delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +50,14 @@ class _MarketDataActor:
         self._subs: dict[str, Subscription] = {}
         self._handles: dict[str, Any] = {}
         self._bars: SessionBars | None = None
+        self._daily: BarEvent | None = None
         self.quote_failures = 0
 
     def load(self, session: date, symbols: Sequence[str]) -> list[datetime]:
-        """Load ``session``'s bars of ``symbols``; returns the minute events' instants."""
+        """Load ``session``'s minute bars of ``symbols`` and the previous session's daily bars;
+        returns the minute events' instants."""
         self._bars = SessionBars(self.store, session, symbols)
+        self._daily = previous_daily(self.store, session, symbols)
         return self._bars.instants
 
     def subscribe(self, account_name: str, symbols: Sequence[str], timeframe: str = "1m") -> None:
@@ -65,20 +71,22 @@ class _MarketDataActor:
         self._handles.pop(account_name, None)
 
     def step(self, at: datetime, accounts: Sequence[str] | None = None) -> dict[str, Any]:
-        """Publish the minute completing at ``at``: quotes, then bars to the accounts."""
+        """Publish the minute completing at ``at``: quotes, then bars to the accounts, then (first
+        minute only) the previous session's daily bars to the accounts that took the minute."""
         event = self._session().minute(at)
-        if event is None:
-            return {"at": at.isoformat(), "bars": 0, "accounts": {}}
-        quoted = self._publish_quotes(event)
-        results = self._fan_out(event, accounts)
-        return {"at": at.isoformat(), "bars": event.bars.height, "quoted": quoted, "accounts": results}
-
-    def publish_daily(self, accounts: Sequence[str] | None = None) -> dict[str, Any]:
-        """Send the session's daily bars (complete at the close) to the daily subscribers."""
-        event = self._session().daily()
-        if event is None:
-            return {"bars": 0, "accounts": {}}
-        return {"bars": event.bars.height, "accounts": self._fan_out(event, accounts)}
+        daily = self._daily if self._daily is not None and ensure_utc(at) == self._daily.at else None
+        out: dict[str, Any] = {"at": at.isoformat(), "bars": 0, "accounts": {}}
+        if event is not None:
+            out["quoted"] = self._publish_quotes(event)
+            out["bars"] = event.bars.height
+            out["accounts"] = self._fan_out(event, accounts)
+        if daily is not None:
+            failed = {a for a, r in out["accounts"].items() if "error" in r}
+            names = self._account_names() if accounts is None else accounts
+            targets = [n for n in names if n not in failed]
+            out["daily_bars"] = daily.bars.height
+            out["accounts"] = _merge(out["accounts"], self._fan_out(daily, targets))
+        return out
 
     def info(self) -> dict[str, Any]:
         return {
@@ -95,6 +103,9 @@ class _MarketDataActor:
         if self._bars is None:
             raise RuntimeError("no session loaded: call load(session, symbols) first")
         return self._bars
+
+    def _account_names(self) -> list[str]:
+        return sorted({s.account for s in self._subs.values()})
 
     def _publish_quotes(self, event: BarEvent) -> bool:
         try:
@@ -124,6 +135,22 @@ class _MarketDataActor:
             except ray.exceptions.RayTaskError as exc:
                 results[account] = {"error": "task_failed", "detail": str(exc)[-600:]}
         return results
+
+
+def previous_daily(store: BarStore, session: date, symbols: Sequence[str]) -> BarEvent | None:
+    """The daily bars of the session before ``session``, as delivered in ``session``'s first minute."""
+    calendar = MarketCalendar()
+    previous = calendar.previous_session(session)
+    bars = store.read("1d", sorted(symbols), start=previous, end=previous)
+    return None if bars.is_empty() else BarEvent.of(daily_delivery(previous, calendar), "1d", bars)
+
+
+def _merge(minute: dict[str, Any], daily: dict[str, Any]) -> dict[str, Any]:
+    """Per account: the minute's result with the daily one under ``"daily"`` (an error on top)."""
+    out = dict(minute)
+    for account, result in daily.items():
+        out[account] = result if "error" in result else {**minute.get(account, {}), "daily": result}
+    return out
 
 
 MarketDataActor: Any = ray.remote(num_cpus=0.05, max_restarts=-1, max_task_retries=0)(_MarketDataActor)

@@ -58,6 +58,7 @@ from core.ports.scorer import Scorer
 from core.risk import RiskEngine, RiskLimits
 from core.strategies import make_strategy
 from core.trading.config import AccountRuntimeConfig
+from core.trading.freshness import delivered_session
 
 DAILY_STRATEGIES: Final = frozenset({"swing_trend_following"})
 """Strategies that run on daily bars (every other one runs on minute bars)."""
@@ -118,10 +119,15 @@ class AccountSpec:
         return self.timeframes.get(strategy, "1d" if strategy in DAILY_STRATEGIES else "1m")
 
     def feeds(self) -> dict[str, tuple[str, ...]]:
-        """The bars the account subscribes to: symbols by timeframe."""
+        """The bars the account subscribes to: symbols by timeframe.
+
+        Every traded symbol also comes by the minute: the venue fills on quotes, so an account
+        on daily bars takes the minutes too (the host feeds them to the venue only).
+        """
         out: dict[str, set[str]] = {}
         for strategy in self.bar_strategies:
             out.setdefault(self.timeframe_of(strategy), set()).update(self.symbols)
+            out.setdefault("1m", set()).update(self.symbols)
         if self.underlying is not None:
             out.setdefault("1m", set()).add(self.underlying)
         return {tf: tuple(sorted(symbols)) for tf, symbols in out.items()}
@@ -342,12 +348,16 @@ def _history(spec: AccountSpec) -> History | None:
         return None
     store = BarStore(spec.data_dir)
     symbols = list(spec.symbols)
+    calendar = MarketCalendar()
 
     def read(timeframe: str, until: datetime) -> pl.DataFrame:
         start = until - _HISTORY.get(timeframe, timedelta(days=7))
         bars = store.read(timeframe, symbols, start=start, end=until + timedelta(microseconds=1))
         if timeframe == "1d":
-            return bars.filter(pl.col("ts") <= until)  # a daily bar is stamped at its close
+            # A daily bar (stamped at its close) reaches the account at the next session's
+            # first minute: warm up with the bars delivered by ``until``, so the next is new.
+            _, close = calendar.session_open_close(delivered_session(until, calendar))
+            return bars.filter(pl.col("ts") <= close)
         return bars.filter(pl.col("ts") + timedelta(minutes=1) <= until)
 
     return read

@@ -1,8 +1,9 @@
 """``replay_session``: one stored session through the desk's actors, as fast as it can go.
 
 The driver walks a simulated clock over the session's minutes. Each minute the market-data
-actor publishes quotes and bars (and returns once every account processed them), then the
-scheduler runs what is due (monitoring, the flatten passes). An account actor that dies
+actor publishes quotes and bars (and returns once every account processed them; the first
+minute also carries the previous session's daily bars), then the scheduler runs what is due
+(monitoring, the flatten passes). An account actor that dies
 mid-step is waited for (Ray restarts it, its start-up reconciles) and the same step is sent
 to it again: its feed cursor and the ``ClientOrderId`` make the retry harmless.
 """
@@ -143,9 +144,8 @@ def _drive(
         if keep_steps:
             steps.append(result)
         runs += ray.get(scheduler.advance_to.remote(at))
-    _, tries = _publish(desk, lambda names: md.publish_daily.remote(names))
-    retries += tries
-    # After the close: the position snapshot (close + 5) and the daily report (close + 120).
+    # The session's daily bars are not published at its close: the next session's first step
+    # delivers them (acted on at that open). After the close: the position snapshot (close + 5) and the daily report (close + 120).
     _, close = MarketCalendar().session_open_close(session)
     runs += _after_close(scheduler, close + AFTER_CLOSE)
     results = {

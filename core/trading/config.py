@@ -36,6 +36,8 @@ class AccountRuntimeConfig:
     risk limit); a strategy without its own stop gets one ``atr_stop_multiple`` ATRs away and a
     target ``reward_risk`` times that distance beyond the entry. With a scorer, an entry needs a
     model score above ``min_score``. Unfilled entry orders are cancelled after ``entry_ttl``.
+    An intraday signal is acted on up to ``max_signal_age`` after its bar completed; a daily
+    one only during the next session (``core.trading.freshness``).
     """
 
     automation_enabled: bool = True

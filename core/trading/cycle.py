@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Final
 
 import polars as pl
 
@@ -17,8 +16,7 @@ from core.trading.base import AccountBase, by_symbol
 from core.trading.config import DEFAULT_TIMEFRAME
 from core.trading.entries import Book, Candidate
 from core.trading.exits import closing_in_flight, is_exit_order
-
-_BAR_MINUTES: Final = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "1d": 0}
+from core.trading.freshness import signal_wait
 
 
 class CycleMixin(AccountBase):
@@ -51,7 +49,8 @@ class CycleMixin(AccountBase):
     def _gate_entries(
         self, entries: list[Candidate], book: Book, now: datetime, skipped: list[str]
     ) -> list[Candidate]:
-        """Entries the account may take now: one per symbol, none where it holds or works one."""
+        """Entries the account may take now: fresh (``signal_wait``), one per symbol, none where
+        it holds or works one."""
         if not entries:
             return []
         reason = ""
@@ -69,9 +68,9 @@ class CycleMixin(AccountBase):
         busy |= {str(leg.instrument.id) for o in book.open_orders for leg in o.legs}
         kept: list[Candidate] = []
         for c in entries:
-            age = now - c.intent.ts - timedelta(minutes=_BAR_MINUTES.get(c.timeframe, 0))
-            if age > self.config.max_signal_age:
-                skipped.append(f"{c.label}: signal {age} old")
+            wait = signal_wait(c.timeframe, c.intent.ts, now, self._calendar, self.config.max_signal_age)
+            if wait is not None:
+                skipped.append(f"{c.label}: {wait}")
             elif c.intent.symbol in busy:
                 skipped.append(f"{c.label}: already positioned or working")
             else:
