@@ -113,13 +113,14 @@ def demo_settings(base: Settings, plan: DemoPlan) -> Settings:
         }
     )
     ledger = base.ledger.model_copy(update={"path": plan.state_dir / "ledger.sqlite3"})
+    redis = base.redis.model_copy(update={"embedded_path": plan.state_dir / "redis.db"})
     accounts = [
         a.model_copy(update={"entry_offset_cents": DEMO_OPTIONS_OFFSET_CENTS})
         if "trident" in a.strategies
         else a
         for a in base.accounts
     ]
-    return base.model_copy(update={"data": data, "ledger": ledger, "accounts": accounts})
+    return base.model_copy(update={"data": data, "ledger": ledger, "redis": redis, "accounts": accounts})
 
 
 @dataclass

@@ -25,6 +25,7 @@ def test_demo_settings_point_every_store_inside_the_demo_root(tmp_path: Path) ->
     settings = demo_settings(load_settings(), plan)
     assert Path(settings.data.data_dir) == tmp_path / "data"
     assert Path(settings.ledger.path) == tmp_path / "state" / "ledger.sqlite3"
+    assert Path(settings.redis.embedded_path) == tmp_path / "state" / "redis.db"
     assert settings.data.symbols == ["SYNA"] and settings.data.seed == 11
     assert {a.mode for a in settings.accounts} == {"paper"}
 
