@@ -4,6 +4,8 @@ Each actor wires core services to adapters (``wiring``, ``host``) and forwards c
 decision is a plain method those unit tests drive without Ray.
 """
 
+NAMESPACE = "raydesk"
+"""The Ray namespace of the desk's named actors."""
 ACCOUNT_PREFIX = "account:"
 MARKET_DATA_PREFIX = "market-data:"
 SCHEDULER_NAME = "scheduler"

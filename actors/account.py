@@ -19,11 +19,10 @@ from typing import Any, TypeVar
 
 import ray
 
-from actors import account_actor_name
+from actors import NAMESPACE, account_actor_name
 from actors.events import BarEvent
 from actors.host import AccountHost
 from actors.wiring import AccountSpec, build_host
-from cluster.runtime import NAMESPACE
 from core.errors import TemporaryError
 
 T = TypeVar("T")

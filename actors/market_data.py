@@ -19,12 +19,11 @@ from typing import Any
 import polars as pl
 import ray
 
-from actors import market_data_actor_name
+from actors import NAMESPACE, market_data_actor_name
 from actors.events import BarEvent
 from actors.market_feed import SessionBars, quotes_of
 from adapters.cache import RedisQuoteCache, client_from_url
 from adapters.store import BarStore
-from cluster.runtime import NAMESPACE
 from core.calendar import MarketCalendar
 from core.clock import SimClock, ensure_utc
 from core.errors import TemporaryError

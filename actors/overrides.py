@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from actors import account_actor_name
+from actors import NAMESPACE, account_actor_name
 from adapters.cache import CacheUnavailable, RedisCommandInbox, RedisEventLog, connect
 from adapters.ledger import SqliteLedger
-from cluster.runtime import NAMESPACE
 from configs import Settings
 from core.clock import LiveClock
 from core.model import AccountId

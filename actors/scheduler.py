@@ -15,10 +15,9 @@ from typing import Any
 
 import ray
 
-from actors import SCHEDULER_NAME
+from actors import NAMESPACE, SCHEDULER_NAME
 from actors.schedule_handlers import account_handlers
 from adapters.ledger.task_runs import SqliteRunStore
-from cluster.runtime import NAMESPACE
 from core.calendar import MarketCalendar
 from core.clock import SimClock
 from core.scheduling import Scheduler, ScheduleRunner, default_schedule

@@ -8,9 +8,9 @@ a laptop. Every desk actor lives in the ``raydesk`` namespace.
 from __future__ import annotations
 
 import os
-from typing import Any, Final
+from typing import Any
 
-NAMESPACE: Final = "raydesk"
+from actors import NAMESPACE
 
 
 def connect(

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from actors import SCHEDULER_NAME, account_actor_name, market_data_actor_name
+from actors import NAMESPACE, SCHEDULER_NAME, account_actor_name, market_data_actor_name
 from actors.account import spawn_account
 from actors.market_data import spawn_market_data
 from actors.notifications import NotifyTargets
@@ -22,7 +22,6 @@ from actors.options import OptionsSpec
 from actors.scheduler import spawn_scheduler
 from actors.wiring import AccountSpec
 from adapters.cache import EmbeddedRedis
-from cluster.runtime import NAMESPACE
 from cluster.synthetic import synthetic_config
 from configs import Settings
 from core.errors import ConfigError

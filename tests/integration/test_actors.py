@@ -19,13 +19,12 @@ from typing import Any
 
 import pytest
 
-from actors import account_actor_name
+from actors import NAMESPACE, account_actor_name
 from adapters.cache import EmbeddedRedis
 from adapters.ledger import SqliteLedger
 from adapters.market.synthetic import SessionGrid, SyntheticMarketConfig, daily_bars, simulate_symbol
 from adapters.store import BarStore
 from cluster.replay import ReplayResult, replay_session
-from cluster.runtime import NAMESPACE
 from configs import Settings, load_settings
 from core.model import AccountId
 

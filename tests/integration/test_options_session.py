@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import SecretStr
 
+from actors import NAMESPACE
 from actors.notifications import NotifyTargets
 from actors.options import OptionsSpec
 from adapters.cache import EmbeddedRedis
@@ -37,7 +38,6 @@ from adapters.ledger import SqliteLedger
 from adapters.market.synthetic import SessionGrid, SyntheticMarketConfig, daily_bars, simulate_symbol
 from adapters.store import BarStore
 from cluster.replay import ReplayResult, replay_session
-from cluster.runtime import NAMESPACE
 from configs import Settings, load_settings
 from core.learning import stats
 from core.model import AccountId, OrderStatus, PriceEffect

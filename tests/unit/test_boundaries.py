@@ -36,6 +36,17 @@ def test_core_and_configs_import_nothing_above_them() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+def test_every_layer_imports_only_the_layers_below_it() -> None:
+    offenders = {}
+    for i, pkg in enumerate(PACKAGES):
+        above = set(PACKAGES[i + 1 :])
+        for path in _sources(pkg):
+            bad = sorted(_imports(path) & above)
+            if bad:
+                offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}
+
+
 def test_nothing_reads_the_wall_clock_but_the_clock() -> None:
     banned = ("datetime.now(", "datetime.utcnow(", "time.time(", "date.today(", "datetime.today(")
     offenders = []
