@@ -8,7 +8,7 @@ recorded in the ledger file (``task_runs`` table).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,32 +16,52 @@ from typing import Any
 import ray
 
 from actors import NAMESPACE, SCHEDULER_NAME
-from actors.schedule_handlers import account_handlers
+from actors.schedule_handlers import FanOut, account_handlers
 from adapters.ledger.task_runs import SqliteRunStore
 from core.calendar import MarketCalendar
-from core.clock import SimClock
+from core.clock import Clock, SimClock
 from core.scheduling import Scheduler, ScheduleRunner, default_schedule
 
 RESTART_WAIT_S = 30.0
 
 
+DeskFactory = Callable[[Clock, FanOut], Any]
+"""Builds the desk tasks' handlers in this process: an object with ``handlers`` (by task name)
+and ``poll()`` (records finished background work). The supervisor passes one in."""
+
+
 class _SchedulerActor:
-    def __init__(self, run_store_path: str, accounts: Sequence[str], start: datetime) -> None:
+    def __init__(
+        self,
+        run_store_path: str,
+        accounts: Sequence[str],
+        start: datetime,
+        desk: DeskFactory | None = None,
+    ) -> None:
         self.clock = SimClock(start)
         self.accounts = list(accounts)
         self._handles: dict[str, Any] = {}
         self._store = SqliteRunStore(Path(run_store_path))
+        handlers = account_handlers(self._fan_out)
+        self._desk = desk(self.clock, self._fan_out) if desk is not None else None
+        if self._desk is not None:
+            handlers = {**handlers, **self._desk.handlers}
         scheduler = Scheduler(default_schedule(), MarketCalendar(), self.clock)
-        self.runner = ScheduleRunner(scheduler, account_handlers(self._fan_out), self._store, self.clock)
+        self.runner = ScheduleRunner(scheduler, handlers, self._store, self.clock)
 
     def advance_to(self, at: datetime) -> list[dict[str, Any]]:
         """Move the clock to ``at`` and run every task due by then; returns the run records."""
         if at > self.clock.now():
             self.clock.set(at)
-        return [
+        runs = [
             {"task": r.task, "due": r.due.isoformat(), "status": str(r.status), "detail": r.detail}
             for r in self.runner.tick()
         ]
+        if self._desk is not None:
+            runs += [
+                {"task": "nightly.retrain.collect", "status": "ok", "detail": d} for d in self._desk.poll()
+            ]
+        return runs
 
     def set_accounts(self, accounts: Sequence[str]) -> None:
         self.accounts = list(accounts)
@@ -101,8 +121,9 @@ def spawn_scheduler(
     *,
     detached: bool = True,
     namespace: str = NAMESPACE,
+    desk: DeskFactory | None = None,
 ) -> Any:
     options: dict[str, Any] = {"name": SCHEDULER_NAME, "namespace": namespace, "get_if_exists": True}
     if detached:
         options["lifetime"] = "detached"
-    return SchedulerActor.options(**options).remote(str(run_store_path), list(accounts), start)
+    return SchedulerActor.options(**options).remote(str(run_store_path), list(accounts), start, desk)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from actors.scheduler import spawn_scheduler
 from actors.wiring import AccountSpec
 from adapters.cache import EmbeddedRedis
 from cluster.synthetic import synthetic_config
+from cluster.tasks import DeskPaths
+from cluster.tasks.handlers import desk_handlers
 from configs import Settings
 from core.errors import ConfigError
 
@@ -94,6 +97,13 @@ class Supervisor:
         self.redis: EmbeddedRedis | None = None
         self.desk: Desk | None = None
 
+    @property
+    def desk_paths(self) -> DeskPaths:
+        """The desk tasks' folders: next to the state folder, the store where the settings say."""
+        return DeskPaths.under(
+            self.state_dir.resolve().parent, data_dir=Path(self.settings.data.data_dir).resolve()
+        )
+
     # -- Redis -----------------------------------------------------------------------------
     @property
     def redis_url(self) -> str:
@@ -149,6 +159,7 @@ class Supervisor:
             self.start or _now(),
             detached=self.detached,
             namespace=self.namespace,
+            desk=partial(desk_handlers, self.settings, self.desk_paths),
         )
         ray.get([h.ping.remote() for h in (*accounts.values(), market_data, scheduler)])
         self.desk = Desk(accounts, market_data, scheduler, specs)

@@ -1,0 +1,93 @@
+"""The desk tasks as scheduler handlers, keyed by task name (they win over the by-kind ones).
+
+``desk_handlers`` runs inside the scheduler actor's process: the supervisor hands the actor a
+``functools.partial`` of it, so ``actors/`` never imports ``cluster/``. The nightly retrain is
+submitted as Ray work; ``DeskHandlers.poll`` records each finished one without blocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from adapters.ledger import SqliteLedger
+from adapters.notify import NotificationDispatcher
+from adapters.store import BarStore
+from cluster.tasks.common import DeskPaths, trainable_strategies
+from cluster.tasks.eod import complete_labels, health_check
+from cluster.tasks.premarket import model_check, premarket_features, universe_refresh
+from cluster.tasks.report import daily_report
+from cluster.tasks.retrain import RetrainHandle, collect_retrain, nightly_retrain, retrain_ready
+from cluster.tasks.weekly import weekly_refresh
+from configs import Settings
+from core.calendar import MarketCalendar
+from core.clock import Clock
+from core.scheduling import Handler, Occurrence, SkipTask
+from training.registry import ModelRegistry
+
+FanOut = Callable[[str, tuple[Any, ...]], Mapping[str, Any]]
+
+
+@dataclass
+class DeskHandlers:
+    """Handlers by task name, and the nightly retrains still running."""
+
+    handlers: dict[str, Handler]
+    ledger: SqliteLedger
+    pending: list[RetrainHandle] = field(default_factory=list)
+
+    def poll(self) -> list[str]:
+        """Record every finished retrain (a ``model.retrain`` ledger event); never blocks."""
+        done = [h for h in self.pending if retrain_ready(h)]
+        self.pending = [h for h in self.pending if h not in done]
+        return [collect_retrain(h, ledger=self.ledger) for h in done]
+
+
+def _session(occ: Occurrence) -> date:
+    if occ.session is None:
+        raise SkipTask("no session for this occurrence")
+    return occ.session
+
+
+def desk_handlers(settings: Settings, paths: DeskPaths, clock: Clock, fan_out: FanOut) -> DeskHandlers:
+    """The default schedule's desk tasks over the settings' stores (see ``cluster.tasks``)."""
+    calendar = MarketCalendar()
+    store = BarStore(paths.data_dir)
+    ledger = SqliteLedger(settings.ledger.path, clock)
+    registry = ModelRegistry(paths.registry_root, clock)
+    notifier = NotificationDispatcher([], {a.id: a.notify for a in settings.accounts}, clock)
+    desk = DeskHandlers({}, ledger)
+
+    def report(occ: Occurrence) -> str:
+        accounts = fan_out("daily_report", (occ.due.isoformat(),))  # each account's own notice
+        text = daily_report(settings, paths, clock, ledger, notifier, _session(occ))
+        return f"{text}; {len(accounts)} account notice(s)"
+
+    def retrain(occ: Occurrence) -> str:
+        handle = nightly_retrain(settings, paths, clock, calendar, _session(occ), ledger=ledger)
+        desk.pending.append(handle)
+        return handle.detail
+
+    desk.handlers.update(
+        {
+            "premarket.features": lambda o: premarket_features(
+                settings, paths, clock, store, calendar, o.session
+            ),
+            "premarket.universe": lambda o: universe_refresh(
+                settings, paths, clock, store, calendar, o.session
+            ),
+            "premarket.model_check": lambda o: model_check(
+                registry, notifier, clock, trainable_strategies(settings)
+            ),
+            "labels.complete": lambda o: complete_labels(settings, paths, store, calendar, _session(o)),
+            "health.check": lambda o: health_check(
+                settings, paths, clock, ledger, store, notifier, _session(o)
+            ),
+            "report.daily": report,
+            "nightly.retrain": retrain,
+            "weekly.refresh": lambda o: weekly_refresh(settings, paths, clock, registry),
+        }
+    )
+    return desk
