@@ -147,8 +147,12 @@ class DemoReport:
 def run_demo(plan: DemoPlan, console: Console, base: Settings | None = None) -> DemoReport:
     """Run every step of the demo; see the module docstring."""
     from cluster.demo_steps import generate_market, replay, serve_models, train_models, write_report
+    from cluster.runtime import connect, dashboard_url
 
     settings = demo_settings(base or load_settings(), plan)
+    connect(include_dashboard=True)
+    if dashboard_url():
+        console.print(f"Ray dashboard (named actors in namespace 'raydesk'): {dashboard_url()}")
     report = DemoReport(plan)
     started = time.perf_counter()
     steps = (

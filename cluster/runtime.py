@@ -12,6 +12,8 @@ from typing import Any
 
 from actors import NAMESPACE
 
+_dashboard: dict[str, str] = {}
+
 
 def connect(
     address: str | None = None,
@@ -40,14 +42,22 @@ def connect(
             return ray
         except (ConnectionError, RuntimeError):
             pass  # nothing running here: start a local Ray below
-    ray.init(
+    context = ray.init(
         num_cpus=num_cpus,
         include_dashboard=include_dashboard,
+        dashboard_host="127.0.0.1",
         namespace=namespace,
         log_to_driver=False,
         configure_logging=False,
     )
+    if getattr(context, "dashboard_url", None):
+        _dashboard["url"] = f"http://{context.dashboard_url}"
     return ray
+
+
+def dashboard_url() -> str | None:
+    """The Ray dashboard of the local Ray this process started (bound to loopback), if any."""
+    return _dashboard.get("url")
 
 
 def is_connected() -> bool:

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cluster.runtime import connect
+from cluster.runtime import connect, dashboard_url
 from cluster.supervisor import Supervisor
 from configs import load_settings
 from core.clock import LiveClock
@@ -50,7 +50,9 @@ def run(
         console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     chosen = [a.strip() for a in accounts.split(",")] if accounts else None
-    connect(address)
+    connect(address, include_dashboard=True)
+    if dashboard_url():
+        console.print(f"Ray dashboard: {dashboard_url()}")
     supervisor = Supervisor(settings, state_dir, accounts=chosen)
     if stop:
         supervisor.down(stop_redis=False)
