@@ -25,7 +25,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the market, the models and the search.")] = 7,
     accounts: Annotated[
         str, typer.Option(help="Comma-separated accounts of the settings to run.")
-    ] = "intraday,swing",
+    ] = "intraday,swing,options",
     num_samples: Annotated[int, typer.Option(min=1, help="Tune trials per strategy.")] = 4,
     root: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path("var/demo"),
 ) -> None:

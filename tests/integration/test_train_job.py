@@ -1,4 +1,5 @@
-"""``raydesk train`` submitted with ``ray job submit --working-dir .`` to a separate local cluster.
+"""``raydesk train`` and ``raydesk demo`` submitted with ``ray job submit --working-dir .`` to a
+separate local cluster.
 
 The cluster is started with ``ray start --head --block`` in its own process group and torn down
 by signalling that group only: ``ray stop`` would kill every Ray process on the machine,
@@ -48,7 +49,7 @@ def _up(url: str) -> bool:
         return False
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     dash = _free_port()
     temp = tempfile.mkdtemp(prefix="rdjob", dir="/tmp")
@@ -131,3 +132,25 @@ def test_train_runs_as_a_ray_job(cluster: str, tmp_path: Path) -> None:
     assert "promotion gates" in output
     index = json.loads((registry / "index.json").read_text())
     assert index["strategies"]["intraday_mean_reversion"]["last_version"] == 1
+
+
+@pytest.mark.slow
+def test_demo_runs_as_a_ray_job(cluster: str, tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    env = json.dumps({"env_vars": {"RAYDESK_SERVE__PORT": str(_free_port())}})
+    args = ["--symbols=SYNA,SYNB,SYNC", "--num-samples=2", f"--root={root}"]
+    submit = [str(BIN / "ray"), "job", "submit", "--address", cluster, "--working-dir", "."]
+    done = subprocess.run(
+        [*submit, "--runtime-env-json", env, "--", "raydesk", "demo", *args],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    summary = json.loads((root / "reports" / "demo_20251231" / "summary.json").read_text())
+    assert set(summary["accounts"]) == {"intraday", "swing", "options"}
+    assert all(a["lost_fills"] == 0 and a["unknown_orders"] == 0 for a in summary["accounts"].values())
+    assert (root / "reports" / "demo_20251231" / "equity.png").stat().st_size > 0
