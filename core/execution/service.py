@@ -186,46 +186,14 @@ class ExecutionService:
         )
 
     def _submit(self, order: Order) -> ExecutionResult:
-        attempts = 0
-
-        def attempt() -> Order:
-            nonlocal attempts
-            attempts += 1
-            return self._execution.submit(order)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retry.attempts),
-            wait=wait_fixed(self.retry.wait_seconds),
-            retry=retry_if_exception_type(TemporaryError),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            ack = retrying(attempt)
-        except TemporaryError as exc:
-            reason = (
-                f"broker unavailable after {attempts} attempts: {exc}; order left pending for reconciliation"
-            )
-            self._ledger.append_event(
-                "execution.unconfirmed",
-                {"client_order_id": str(order.client_order_id), "attempts": attempts, "reason": str(exc)},
-                self.account_id,
-            )
-            return ExecutionResult(ExecutionOutcome.FAILED, order, reason, attempts)
-        except PermanentError as exc:
-            rejected = order.transition(OrderStatus.REJECTED, self._clock.now(), reason=str(exc))
-            self._ledger.record_order(rejected)
-            return ExecutionResult(ExecutionOutcome.FAILED, rejected, f"rejected: {exc}", attempts)
-        if ack.status is OrderStatus.PENDING:
-            ack = ack.submitted(self._clock.now(), ack.broker_order_id)
-        self._ledger.record_order(ack)
-        recorded = self._ledger.get_order(order.client_order_id) or ack
-        if recorded.status is OrderStatus.REJECTED:
-            return ExecutionResult(
-                ExecutionOutcome.FAILED, recorded, f"rejected: {recorded.reason}", attempts
-            )
-        return ExecutionResult(
-            ExecutionOutcome.SUBMITTED, recorded, f"submitted at {order.limit_price}", attempts
+        return submit_recorded(
+            order,
+            self._execution,
+            self._ledger,
+            self._clock,
+            self.retry,
+            self._sleep,
+            f"submitted at {order.limit_price}",
         )
 
     # -- events ----------------------------------------------------------------------------
@@ -255,3 +223,56 @@ def _guard_held(holder: Order) -> ExecutionResult:
         holder,
         f"once-per-day guard held by {holder.client_order_id} ({holder.status})",
     )
+
+
+def submit_recorded(
+    order: Order,
+    execution: Execution,
+    ledger: Ledger,
+    clock: Clock,
+    retry: RetryPolicy,
+    sleep: Callable[[float], None],
+    detail: str,
+) -> ExecutionResult:
+    """Submit an order already reserved (write-ahead) in ``ledger`` and record what came back.
+
+    Only temporary errors are retried (``retry.attempts`` tries, ``retry.wait_seconds`` apart);
+    the same ``ClientOrderId`` every time, so a dropped acknowledgement never doubles the order.
+    When every attempt failed the order stays pending for the reconciler; a permanent error
+    rejects it. ``detail`` is the reason of a successful submission.
+    """
+    attempts = 0
+
+    def attempt() -> Order:
+        nonlocal attempts
+        attempts += 1
+        return execution.submit(order)
+
+    retrying = Retrying(
+        stop=stop_after_attempt(retry.attempts),
+        wait=wait_fixed(retry.wait_seconds),
+        retry=retry_if_exception_type(TemporaryError),
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        ack = retrying(attempt)
+    except TemporaryError as exc:
+        reason = f"broker unavailable after {attempts} attempts: {exc}; order left pending for reconciliation"
+        ledger.append_event(
+            "execution.unconfirmed",
+            {"client_order_id": str(order.client_order_id), "attempts": attempts, "reason": str(exc)},
+            order.account_id,
+        )
+        return ExecutionResult(ExecutionOutcome.FAILED, order, reason, attempts)
+    except PermanentError as exc:
+        rejected = order.transition(OrderStatus.REJECTED, clock.now(), reason=str(exc))
+        ledger.record_order(rejected)
+        return ExecutionResult(ExecutionOutcome.FAILED, rejected, f"rejected: {exc}", attempts)
+    if ack.status is OrderStatus.PENDING:
+        ack = ack.submitted(clock.now(), ack.broker_order_id)
+    ledger.record_order(ack)
+    recorded = ledger.get_order(order.client_order_id) or ack
+    if recorded.status is OrderStatus.REJECTED:
+        return ExecutionResult(ExecutionOutcome.FAILED, recorded, f"rejected: {recorded.reason}", attempts)
+    return ExecutionResult(ExecutionOutcome.SUBMITTED, recorded, detail, attempts)

@@ -14,8 +14,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from core.clock import Clock
-from core.errors import PermanentError, RaydeskError, TemporaryError
+from core.errors import RaydeskError
 from core.execution import ExecutionOutcome, ExecutionResult, RetryPolicy
+from core.execution.service import submit_recorded
 from core.model import (
     AccountId,
     ClientOrderId,
@@ -110,36 +111,15 @@ class ExitSubmitter:
         return self._submit(reservation.order, reason)
 
     def _submit(self, order: Order, reason: str) -> ExecutionResult:
-        attempts = 0
-        ack: Order | None = None
-        while ack is None:
-            attempts += 1
-            try:
-                ack = self._broker.submit(order)
-            except TemporaryError as exc:
-                if attempts < self._retry.attempts:
-                    self._sleep(self._retry.wait_seconds)
-                    continue
-                self._ledger.append_event(
-                    "execution.unconfirmed",
-                    {"client_order_id": str(order.client_order_id), "attempts": attempts, "reason": str(exc)},
-                    self.account_id,
-                )
-                why = f"broker unavailable after {attempts} attempts: {exc}"
-                return ExecutionResult(ExecutionOutcome.FAILED, order, why, attempts)
-            except PermanentError as exc:
-                rejected = order.transition(OrderStatus.REJECTED, self._clock.now(), reason=str(exc))
-                self._ledger.record_order(rejected)
-                return ExecutionResult(ExecutionOutcome.FAILED, rejected, f"rejected: {exc}", attempts)
-        if ack.status is OrderStatus.PENDING:
-            ack = ack.submitted(self._clock.now(), ack.broker_order_id)
-        self._ledger.record_order(ack)
-        recorded = self._ledger.get_order(order.client_order_id) or ack
-        if recorded.status is OrderStatus.REJECTED:
-            return ExecutionResult(
-                ExecutionOutcome.FAILED, recorded, f"rejected: {recorded.reason}", attempts
-            )
-        return ExecutionResult(ExecutionOutcome.SUBMITTED, recorded, f"market exit ({reason})", attempts)
+        return submit_recorded(
+            order,
+            self._broker,
+            self._ledger,
+            self._clock,
+            self._retry,
+            self._sleep,
+            f"market exit ({reason})",
+        )
 
     def cancel(self, orders: Sequence[Order]) -> tuple[list[Order], list[str]]:
         """Cancel ``orders`` at the broker and record the outcome; returns (cancelled, errors)."""
