@@ -6,6 +6,7 @@ Runs in a subprocess: the test session's own Ray has no dashboard (2 cores), thi
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -32,7 +33,8 @@ from ray.util.state import list_actors
 names = []
 for _ in range(60):
     try:
-        names = [[a.name, a.ray_namespace] for a in list_actors(filters=[("state", "=", "ALIVE")])]
+        alive = list_actors(address=dashboard_url(), filters=[("state", "=", "ALIVE")])
+        names = [[a.name, a.ray_namespace] for a in alive]
         break
     except Exception:
         time.sleep(1)
@@ -50,8 +52,17 @@ def _port_free(port: int) -> bool:
 def test_the_dashboard_binds_to_loopback_and_lists_the_named_actors() -> None:
     if not _port_free(8265):
         pytest.skip("port 8265 is taken by another Ray dashboard on this machine")
+    # Its own Ray: nothing of the test session's Ray (RAY_ADDRESS and the like) may leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=240, check=True
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["url"].startswith("http://127.0.0.1:")
