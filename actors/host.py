@@ -108,7 +108,6 @@ class HostStatus:
     last_event_at: str | None = None
     events: int = 0
     replays: int = 0
-    last_error: str | None = None
 
 
 class AccountHost:

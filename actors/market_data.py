@@ -65,10 +65,6 @@ class _MarketDataActor:
         self._subs[key] = Subscription(account_name, frozenset(symbols), timeframe)
         self._handles[account_name] = ray.get_actor(account_name, namespace=NAMESPACE)
 
-    def unsubscribe(self, account_name: str) -> None:
-        self._subs = {k: s for k, s in self._subs.items() if s.account != account_name}
-        self._handles.pop(account_name, None)
-
     def step(self, at: datetime, accounts: Sequence[str] | None = None) -> dict[str, Any]:
         """Publish the minute completing at ``at``: quotes, then bars to the accounts, then (first
         minute only) the previous session's daily bars to the accounts that took the minute."""

@@ -40,7 +40,6 @@ class SessionBars:
             ensure_utc(ts) + MINUTE: part
             for (ts,), part in minute.partition_by("ts", as_dict=True, maintain_order=True).items()
         }
-        self._daily = store.read("1d", list(self.symbols), start=session, end=session)
 
     @property
     def instants(self) -> list[datetime]:
@@ -51,10 +50,3 @@ class SessionBars:
         """The minute bars completing at ``at`` (``None`` when there are none)."""
         bars = self._minutes.get(ensure_utc(at))
         return None if bars is None else BarEvent.of(at, "1m", bars)
-
-    def daily(self) -> BarEvent | None:
-        """The session's daily bars (complete at the close), or ``None``."""
-        if self._daily.is_empty():
-            return None
-        at = ensure_utc(self._daily.get_column("ts").max())  # type: ignore[arg-type]
-        return BarEvent.of(at, "1d", self._daily)

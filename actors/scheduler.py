@@ -63,10 +63,6 @@ class _SchedulerActor:
             ]
         return runs
 
-    def set_accounts(self, accounts: Sequence[str]) -> None:
-        self.accounts = list(accounts)
-        self._handles = {a: h for a, h in self._handles.items() if a in self.accounts}
-
     def next_wake(self) -> datetime | None:
         return self.runner.next_wake()
 

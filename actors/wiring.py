@@ -363,11 +363,6 @@ def _history(spec: AccountSpec) -> History | None:
     return read
 
 
-def build_account(spec: AccountSpec) -> Any:
-    """The ``AccountService`` of ``spec`` (see ``build_host`` for the host around it)."""
-    return build_host(spec).service
-
-
 def _account_service(**kwargs: Any) -> Any:
     from core.trading import AccountService
 

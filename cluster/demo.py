@@ -32,7 +32,6 @@ from adapters.store import BarStore
 from configs import Settings, load_settings
 from core.calendar import MarketCalendar
 
-OPTIONS_ACCOUNT = "options"
 OPTIONS_SESSIONS = 2
 """Sessions the options account is replayed over (ending with the demo's): entry, then exit."""
 DEMO_OPTIONS_OFFSET_CENTS = 500

@@ -123,27 +123,6 @@ def legs_from_json(text: str) -> tuple[OrderLeg, ...]:
 
 
 # -- orders ---------------------------------------------------------------------------------
-ORDER_COLUMNS = (
-    "client_order_id",
-    "account_id",
-    "strategy",
-    "status",
-    "order_type",
-    "time_in_force",
-    "quantity",
-    "filled_quantity",
-    "limit_price",
-    "stop_price",
-    "price_effect",
-    "avg_fill_price",
-    "broker_order_id",
-    "reason",
-    "legs",
-    "created_at",
-    "updated_at",
-)
-
-
 def order_to_row(order: Order) -> dict[str, Any]:
     return {
         "client_order_id": str(order.client_order_id),

@@ -35,7 +35,6 @@ BAR_SCHEMA: Final[dict[str, pl.DataType]] = {
 }
 BAR_COLUMNS: Final[tuple[str, ...]] = tuple(BAR_SCHEMA)
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = BAR_COLUMNS[:7]
-OPTIONAL_COLUMNS: Final[tuple[str, ...]] = ("bid", "ask")
 PRICE_COLUMNS: Final[tuple[str, ...]] = ("open", "high", "low", "close")
 # Timeframe label -> bar length in microseconds (None: one bar per session).
 TIMEFRAMES: Final[dict[str, int | None]] = {
