@@ -17,7 +17,7 @@ from typing import Any
 
 from core.execution import ExecutionResult, ExecutionService
 from core.learning import EntryContext, Mark, SnapshotService
-from core.model import AccountId, Fill, InstrumentId, Position, Suggestion
+from core.model import AccountId, Fill, InstrumentId, Order, Position, Suggestion
 from core.ports.ledger import Ledger
 from core.ports.scorer import Scorer, Scores
 from core.risk import RiskContext
@@ -53,12 +53,12 @@ class RecordingExecution(ExecutionService):
         self.scorer = scorer
         self.contexts: dict[str, EntryContext] = {}
 
-    def execute(self, suggestion: Suggestion, ctx: RiskContext) -> ExecutionResult:
-        result = super().execute(suggestion, ctx)
-        if result.order is not None:
-            key = str(result.order.client_order_id)
-            self.contexts.setdefault(key, self._context(suggestion, ctx.quotes))
-        return result
+    def prepare(self, suggestion: Suggestion, ctx: RiskContext) -> Order | ExecutionResult:
+        prepared = super().prepare(suggestion, ctx)
+        order = prepared.order if isinstance(prepared, ExecutionResult) else prepared
+        if order is not None:
+            self.contexts.setdefault(str(order.client_order_id), self._context(suggestion, ctx.quotes))
+        return prepared
 
     def remember(self, client_order_id: str, context: EntryContext) -> None:
         """Replace the context of an order (richer marks, e.g. option greeks)."""

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
 from adapters.ledger import codec
-from adapters.ledger.connection import connect, immediate
+from adapters.ledger.connection import Transactions, connect
 from adapters.ledger.migrations import migrate
 from adapters.ledger.schema import LATEST_VERSION
 from core.clock import Clock, LiveClock
@@ -37,11 +37,18 @@ class LedgerBase:
         self._clock: Clock = clock or LiveClock()
         self._lock = threading.RLock()
         self._conn = connect(self.path, timeout_seconds)
+        self._transactions = Transactions(self._conn, self._lock)
         self.schema_version = migrate(self._conn, self._now(), schema_version)
 
     # -- plumbing --------------------------------------------------------------------------
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        return immediate(self._conn, self._lock)
+        return self._transactions.transaction()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes inside share one transaction: one commit (one sync) at the end, none if it raises."""
+        with self._transactions.transaction():
+            yield
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

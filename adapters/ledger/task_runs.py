@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.ledger.codec import ts_parse, ts_text
-from adapters.ledger.connection import connect, immediate
+from adapters.ledger.connection import Transactions, connect
 from core.scheduling.runs import RunStatus, TaskRun
 
 __all__ = ["SqliteRunStore"]
@@ -55,6 +55,7 @@ class SqliteRunStore:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn = connect(self.path, timeout_seconds)
+        self._transactions = Transactions(self._conn, self._lock)
         with self._lock:
             for statement in _SCHEMA:
                 self._conn.execute(statement)
@@ -73,7 +74,7 @@ class SqliteRunStore:
             run.status.value,
             run.detail,
         )
-        with immediate(self._conn, self._lock) as conn:
+        with self._transactions.transaction() as conn:
             row = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM task_runs").fetchone()
             conn.execute(
                 f"INSERT INTO task_runs (seq, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -16,6 +16,7 @@ from core.execution.service import (
     ExecutionService,
     ProcessedEvents,
     RetryPolicy,
+    Sent,
 )
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ReconcileResult",
     "Reconciler",
     "RetryPolicy",
+    "Sent",
     "SpreadPricing",
     "entry_limit",
     "entry_limit_buy",

@@ -15,10 +15,15 @@
 A submission whose every attempt failed temporarily leaves the order PENDING: the broker may
 hold it. The order keeps the guard until the ``Reconciler`` finds out (adopts it, or rejects it
 as not received by the broker).
+
+``execute`` is ``prepare`` (steps 1-6) then ``submit`` (7-8). A caller with several suggestions
+from one event prepares them all inside one ``Ledger.batch()``, so their write-ahead records
+cost one commit, then sends each (``send``) and records the answers together (``record``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +34,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from core.clock import Clock
 from core.errors import InvalidValue, PermanentError, TemporaryError
 from core.execution.pricing import entry_limit
-from core.messages import OrderFilled
+from core.messages import ExecutionEvent, OrderFilled
 from core.model import Order, OrderStatus, OrderType, Suggestion
 from core.model.identifiers import AccountId
 from core.ports.execution import Execution
@@ -111,6 +116,11 @@ class ExecutionService:
     # -- execute ---------------------------------------------------------------------------
     def execute(self, suggestion: Suggestion, ctx: RiskContext) -> ExecutionResult:
         """Check, record and submit ``suggestion``; see the module docstring for the steps."""
+        prepared = self.prepare(suggestion, ctx)
+        return prepared if isinstance(prepared, ExecutionResult) else self.submit(prepared)
+
+    def prepare(self, suggestion: Suggestion, ctx: RiskContext) -> Order | ExecutionResult:
+        """Steps 1-6: the order written ahead (PENDING), or the result that ends it here."""
         if suggestion.account_id != self.account_id:
             raise InvalidValue(f"suggestion for {suggestion.account_id} given to {self.account_id}")
         if self._ledger.has_open_discrepancies(self.account_id):
@@ -155,7 +165,7 @@ class ExecutionService:
             return ExecutionResult(
                 ExecutionOutcome.DUPLICATE, reservation.order, "signal already has an order"
             )
-        return self._submit(reservation.order)
+        return reservation.order
 
     def build_order(self, suggestion: Suggestion, ctx: RiskContext) -> Order:
         """The limit order for ``suggestion`` at its entry price (raises ``InvalidValue``)."""
@@ -185,32 +195,36 @@ class ExecutionService:
             strategy=suggestion.strategy,
         )
 
-    def _submit(self, order: Order) -> ExecutionResult:
-        return submit_recorded(
-            order,
-            self._execution,
-            self._ledger,
-            self._clock,
-            self.retry,
-            self._sleep,
-            f"submitted at {order.limit_price}",
-        )
+    def submit(self, order: Order) -> ExecutionResult:
+        """Steps 7-8 for an order ``prepare`` wrote ahead."""
+        return self.record(self.send(order))
+
+    def send(self, order: Order) -> Sent:
+        """Step 7: submit a prepared order (retrying temporary errors); nothing recorded yet."""
+        return send_order(order, self._execution, self.retry, self._sleep)
+
+    def record(self, sent: Sent) -> ExecutionResult:
+        """Step 8: record what the broker answered to ``send``."""
+        return record_sent(sent, self._ledger, self._clock, f"submitted at {sent.order.limit_price}")
 
     # -- events ----------------------------------------------------------------------------
     def process_events(self) -> ProcessedEvents:
-        """Drain the broker's order and fill events into the ledger (idempotent per event)."""
-        orders = fills = ignored = 0
-        for event in self._execution.poll_events():
-            if isinstance(event, OrderFilled):
-                if self._ledger.record_fill(event.fill):
-                    fills += 1
-                else:
-                    ignored += 1
-            elif self._ledger.record_order(event.order):
-                orders += 1
-            else:
-                ignored += 1
-        return ProcessedEvents(orders, fills, ignored)
+        """Drain the broker's order and fill events into the ledger (idempotent per event).
+
+        The broker is polled first, so no ledger lock is held while it answers; the events are
+        then recorded in one ledger transaction.
+        """
+        counts: Counter[str] = Counter()
+        events = self._execution.poll_events()
+        with self._ledger.batch():
+            for event in events:
+                counts[self._record_event(event)] += 1
+        return ProcessedEvents(counts["order"], counts["fill"], counts["ignored"])
+
+    def _record_event(self, event: ExecutionEvent) -> str:
+        if isinstance(event, OrderFilled):
+            return "fill" if self._ledger.record_fill(event.fill) else "ignored"
+        return "order" if self._ledger.record_order(event.order) else "ignored"
 
 
 def _rearmable(order: Order) -> bool:
@@ -225,21 +239,28 @@ def _guard_held(holder: Order) -> ExecutionResult:
     )
 
 
-def submit_recorded(
-    order: Order,
-    execution: Execution,
-    ledger: Ledger,
-    clock: Clock,
-    retry: RetryPolicy,
-    sleep: Callable[[float], None],
-    detail: str,
-) -> ExecutionResult:
-    """Submit an order already reserved (write-ahead) in ``ledger`` and record what came back.
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What the broker answered to one submission: its acknowledgement, or the error that ended it."""
 
-    Only temporary errors are retried (``retry.attempts`` tries, ``retry.wait_seconds`` apart);
-    the same ``ClientOrderId`` every time, so a dropped acknowledgement never doubles the order.
-    When every attempt failed the order stays pending for the reconciler; a permanent error
-    rejects it. ``detail`` is the reason of a successful submission.
+    order: Order
+    ack: Order | None
+    error: TemporaryError | PermanentError | None
+    attempts: int
+
+    @property
+    def accepted(self) -> bool:
+        """The broker took the order (the submission is done)."""
+        return self.ack is not None and self.ack.status is not OrderStatus.REJECTED
+
+
+def send_order(
+    order: Order, execution: Execution, retry: RetryPolicy, sleep: Callable[[float], None]
+) -> Sent:
+    """Submit ``order`` (already written ahead), retrying temporary errors only.
+
+    ``retry.attempts`` tries, ``retry.wait_seconds`` apart, the same ``ClientOrderId`` every
+    time, so a dropped acknowledgement never doubles the order.
     """
     attempts = 0
 
@@ -256,8 +277,20 @@ def submit_recorded(
         reraise=True,
     )
     try:
-        ack = retrying(attempt)
-    except TemporaryError as exc:
+        return Sent(order, retrying(attempt), None, attempts)
+    except (TemporaryError, PermanentError) as exc:
+        return Sent(order, None, exc, attempts)
+
+
+def record_sent(sent: Sent, ledger: Ledger, clock: Clock, detail: str) -> ExecutionResult:
+    """Record the outcome of ``send_order`` and say what it was.
+
+    When every attempt failed temporarily the order stays pending for the reconciler; a
+    permanent error rejects it. ``detail`` is the reason of a successful submission.
+    """
+    order, attempts = sent.order, sent.attempts
+    if isinstance(sent.error, TemporaryError):
+        exc = sent.error
         reason = f"broker unavailable after {attempts} attempts: {exc}; order left pending for reconciliation"
         ledger.append_event(
             "execution.unconfirmed",
@@ -265,10 +298,11 @@ def submit_recorded(
             order.account_id,
         )
         return ExecutionResult(ExecutionOutcome.FAILED, order, reason, attempts)
-    except PermanentError as exc:
-        rejected = order.transition(OrderStatus.REJECTED, clock.now(), reason=str(exc))
+    if sent.error is not None or sent.ack is None:
+        rejected = order.transition(OrderStatus.REJECTED, clock.now(), reason=str(sent.error))
         ledger.record_order(rejected)
-        return ExecutionResult(ExecutionOutcome.FAILED, rejected, f"rejected: {exc}", attempts)
+        return ExecutionResult(ExecutionOutcome.FAILED, rejected, f"rejected: {sent.error}", attempts)
+    ack = sent.ack
     if ack.status is OrderStatus.PENDING:
         ack = ack.submitted(clock.now(), ack.broker_order_id)
     ledger.record_order(ack)
@@ -276,3 +310,16 @@ def submit_recorded(
     if recorded.status is OrderStatus.REJECTED:
         return ExecutionResult(ExecutionOutcome.FAILED, recorded, f"rejected: {recorded.reason}", attempts)
     return ExecutionResult(ExecutionOutcome.SUBMITTED, recorded, detail, attempts)
+
+
+def submit_recorded(
+    order: Order,
+    execution: Execution,
+    ledger: Ledger,
+    clock: Clock,
+    retry: RetryPolicy,
+    sleep: Callable[[float], None],
+    detail: str,
+) -> ExecutionResult:
+    """Submit an order already reserved (write-ahead) in ``ledger`` and record what came back."""
+    return record_sent(send_order(order, execution, retry, sleep), ledger, clock, detail)

@@ -7,6 +7,7 @@ may repeat them: an order is keyed by its ``ClientOrderId``, a fill by its ``Fil
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -126,6 +127,14 @@ class LedgerEvent:
 @runtime_checkable
 class Ledger(Protocol):
     """The durable record that core services write to and rebuild from."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Writes made inside the block share one transaction, committed (durably) when it ends.
+
+        Nothing of it is recorded if the block raises; a write that raises inside it is undone
+        alone. Group the writes of one event so that they cost one commit.
+        """
+        ...
 
     # -- orders ----------------------------------------------------------------------------
     def reserve(self, order: Order, session: date, guard: bool = False) -> Reservation:

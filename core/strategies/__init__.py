@@ -12,9 +12,11 @@ from core.strategies.base import (
     SIGNAL_COLUMNS,
     SIGNAL_SCHEMA,
     Intent,
+    RuleStrategy,
     Strategy,
     complete_signals,
     latest_intents,
+    row_intents,
 )
 from core.strategies.intraday_mean_reversion import IntradayMeanReversion
 from core.strategies.sma_cross import SmaCross
@@ -44,6 +46,7 @@ __all__ = [
     "STRATEGIES",
     "Intent",
     "IntradayMeanReversion",
+    "RuleStrategy",
     "SmaCross",
     "Strategy",
     "StrategyFactory",
@@ -51,4 +54,5 @@ __all__ = [
     "complete_signals",
     "latest_intents",
     "make_strategy",
+    "row_intents",
 ]

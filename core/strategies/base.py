@@ -23,6 +23,8 @@ from typing import Final, Literal, Protocol, runtime_checkable
 
 import polars as pl
 
+from core.features import FeatureSetName
+
 SIGNAL_SCHEMA: Final[dict[str, pl.DataType]] = {
     "entry_long": pl.Boolean(),
     "exit_long": pl.Boolean(),
@@ -85,6 +87,25 @@ class Strategy(Protocol):
         ...
 
 
+@runtime_checkable
+class RuleStrategy(Strategy, Protocol):
+    """A strategy whose signals are row-wise rules on one feature set:
+    ``signals(bars) == rules(<feature_set>_features(bars))``.
+
+    The live cycle then evaluates ``rules`` on each symbol's latest feature row only, instead
+    of recomputing the features over the whole window every bar.
+    """
+
+    @property
+    def feature_set(self) -> FeatureSetName:
+        """The feature set ``rules`` reads (``"intraday"`` or ``"swing"``)."""
+        ...
+
+    def rules(self, features: pl.DataFrame) -> pl.DataFrame:
+        """``features`` (bar columns plus the feature set) with the ``SIGNAL_COLUMNS`` added."""
+        ...
+
+
 def complete_signals(frame: pl.DataFrame) -> pl.DataFrame:
     """Add any missing signal column with its neutral value and cast all to ``SIGNAL_SCHEMA``.
 
@@ -109,9 +130,13 @@ def complete_signals(frame: pl.DataFrame) -> pl.DataFrame:
 
 def latest_intents(signals: pl.DataFrame) -> list[Intent]:
     """The intents on the last row of each symbol of a ``signals`` frame, by symbol, exits first."""
-    last = signals.group_by("symbol", maintain_order=True).last().sort("symbol")
+    return row_intents(signals.group_by("symbol", maintain_order=True).last().sort("symbol"))
+
+
+def row_intents(signals: pl.DataFrame) -> list[Intent]:
+    """The intents on every row of ``signals``, in row order, exits first within a row."""
     intents: list[Intent] = []
-    for row in last.iter_rows(named=True):
+    for row in signals.iter_rows(named=True):
         for action, side in _KINDS:
             if row[f"{action}_{side}"]:
                 is_entry = action == "entry"

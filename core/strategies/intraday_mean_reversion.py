@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from core.features import INTRADAY_FEATURES, intraday_features, warmup_rows
+from core.features import INTRADAY_FEATURES, FeatureSetName, intraday_features, warmup_rows
 from core.strategies.base import Intent, complete_signals, latest_intents
 
 __all__ = ["SCORE_COLUMN", "IntradayMeanReversion", "ScoreFn", "attach_score"]
@@ -78,8 +78,16 @@ class IntradayMeanReversion:
     def features(self) -> tuple[str, ...]:
         return INTRADAY_FEATURES
 
+    @property
+    def feature_set(self) -> FeatureSetName:
+        return "intraday"
+
     def signals(self, bars: pl.DataFrame) -> pl.DataFrame:
-        frame, scored = attach_score(intraday_features(bars), self.score_fn)
+        return self.rules(intraday_features(bars))
+
+    def rules(self, features: pl.DataFrame) -> pl.DataFrame:
+        """The signal columns of an ``intraday_features`` frame (any rows: each is judged alone)."""
+        frame, scored = attach_score(features, self.score_fn)
         z, rsi, atr, close = pl.col("zscore"), pl.col("rsi"), pl.col("atr"), pl.col("close")
         to_close = pl.col("minutes_to_close")
         may_enter = to_close > self.entry_cutoff_minutes

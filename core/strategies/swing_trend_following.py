@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from core.features import SWING_FEATURES, swing_features, warmup_rows
+from core.features import SWING_FEATURES, FeatureSetName, swing_features, warmup_rows
 from core.strategies.base import Intent, complete_signals, latest_intents
 from core.strategies.intraday_mean_reversion import SCORE_COLUMN, ScoreFn, attach_score
 
@@ -52,8 +52,16 @@ class SwingTrendFollowing:
     def features(self) -> tuple[str, ...]:
         return SWING_FEATURES
 
+    @property
+    def feature_set(self) -> FeatureSetName:
+        return "swing"
+
     def signals(self, bars: pl.DataFrame) -> pl.DataFrame:
-        frame, scored = attach_score(swing_features(bars), self.score_fn)
+        return self.rules(swing_features(bars))
+
+    def rules(self, features: pl.DataFrame) -> pl.DataFrame:
+        """The signal columns of a ``swing_features`` frame (any rows: each is judged alone)."""
+        frame, scored = attach_score(features, self.score_fn)
         fast, slow, adx = pl.col("ema_20"), pl.col("ema_50"), pl.col("adx")
         close, atr = pl.col("close"), pl.col("atr")
         trending = adx >= self.adx_min

@@ -26,6 +26,7 @@ from core.trading.config import DEFAULT_TIMEFRAME
 from core.trading.cycle import CycleMixin
 from core.trading.entries import Candidate
 from core.trading.exits import is_exit_order
+from core.trading.features import EventFeatures
 from core.trading.reports import CycleReport, RecoveryReport
 
 DELETED_EVENT: Final = "account.deleted"
@@ -111,7 +112,8 @@ class AccountService(CycleMixin):
         book = self._book()
         if self._expire_entries(now, book):
             book = self._book()
-        intents = self._intents(timeframe, _bar_times(bars))
+        features = EventFeatures(self._windows)
+        intents = self._intents(timeframe, _bar_times(bars), features)
         results: list[ExecutionResult] = []
         skipped: list[str] = []
         exits = [(s, i) for s, i in intents if i.action == "exit"]
@@ -122,7 +124,7 @@ class AccountService(CycleMixin):
         gated = self._gate_entries(entries, book, now, skipped)
         outcome = self._entries.run(
             gated,
-            self._windows,
+            features,
             book,
             self.control.halted,
             self.config.automation_enabled,

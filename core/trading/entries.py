@@ -9,8 +9,10 @@
    ``stale_quote``) and the broker's balance once;
 3. sizes each entry (``sizing.size_position``) and builds its ``Suggestion`` (signal
    ``"{symbol}:{side}:{bar ts}"``, session = the bar's New York date);
-4. executes it through ``ExecutionService`` with a ``RiskContext`` that includes the orders
-   sent earlier in the same cycle, and records the entry's stop and target.
+4. executes them through ``ExecutionService`` with a ``RiskContext`` that includes the orders
+   placed earlier in the same cycle: every order of the event is checked and written ahead
+   with its stop and target in one ledger commit, then sent, then the acknowledgements are
+   recorded in a second commit. Bar-to-submit latency is taken as each submission returns.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from core.calendar import MarketCalendar, to_new_york
 from core.clock import Clock
 from core.errors import TemporaryError
-from core.execution import ExecutionOutcome, ExecutionResult, ExecutionService
+from core.execution import ExecutionResult, ExecutionService, Sent
 from core.model import (
     AccountBalance,
     AccountId,
@@ -50,7 +52,7 @@ from core.risk import RiskContext, RiskLimits
 from core.risk.book import held_keys
 from core.strategies import Intent
 from core.trading.config import AccountRuntimeConfig, feature_set_of
-from core.trading.features import latest_features, sizing_atr
+from core.trading.features import EventFeatures, sizing_atr
 from core.trading.protections import Protection, ProtectionBook
 from core.trading.sizing import SizingPolicy, size_position, stop_price, target_price
 from core.trading.window import RollingBars
@@ -128,7 +130,7 @@ class EntryPipeline:
 
     # -- scoring ---------------------------------------------------------------------------
     def _score(
-        self, candidates: list[Candidate], windows: Mapping[str, RollingBars], out: EntryOutcome
+        self, candidates: list[Candidate], features: EventFeatures, out: EntryOutcome
     ) -> list[Candidate]:
         if self._scorer is None or not candidates:
             return candidates
@@ -136,15 +138,10 @@ class EntryPipeline:
         by_strategy: dict[tuple[str, str], list[Candidate]] = {}
         for c in candidates:
             by_strategy.setdefault((c.strategy, c.timeframe), []).append(c)
-        features: dict[str, dict[str, dict[str, float]]] = {}
         for (strategy, timeframe), group in by_strategy.items():
             try:
-                if timeframe not in features:
-                    symbols = {c.intent.symbol for c in candidates if c.timeframe == timeframe}
-                    features[timeframe] = latest_features(
-                        windows[timeframe], symbols, feature_set_of(timeframe)
-                    )
-                rows = [features[timeframe][c.intent.symbol] for c in group]
+                found = features.rows(timeframe, feature_set_of(timeframe), {c.intent.symbol for c in group})
+                rows = [found[c.intent.symbol] for c in group]
                 scores = self._scorer.score(strategy, rows)
                 if len(scores.scores) != len(rows):
                     raise ValueError(f"{len(scores.scores)} scores for {len(rows)} rows")
@@ -177,7 +174,7 @@ class EntryPipeline:
     def run(
         self,
         candidates: list[Candidate],
-        windows: Mapping[str, RollingBars],
+        features: EventFeatures,
         book: Book,
         halted: bool,
         execute: bool,
@@ -186,7 +183,7 @@ class EntryPipeline:
     ) -> EntryOutcome:
         """Score, size and (``execute``) send ``candidates``; otherwise record suggestions only."""
         out = EntryOutcome()
-        candidates = self._score(candidates, windows, out)
+        candidates = self._score(candidates, features, out)
         if not candidates:
             return out
         now = self._clock.now()
@@ -208,36 +205,39 @@ class EntryPipeline:
             halted=halted,
             halt_reason="kill switch" if halted else "",
         )
-        committed = Decimal(0)
-        for c in candidates:
-            held = len(held_keys(ctx))
-            suggestion = self._suggest(c, windows[c.timeframe], quotes, balance, committed, held, now)
-            if isinstance(suggestion, str):
-                out.skipped.append(f"{c.label}: {suggestion}")
-                continue
-            out.suggestions.append(suggestion)
-            if not execute:
-                self._ledger.append_event(
-                    "trading.suggestion", _suggestion_payload(suggestion), self.account_id
-                )
-                continue
-            result = self._execution.execute(suggestion, ctx)
-            out.results.append(result)
-            if result.outcome is ExecutionOutcome.SUBMITTED and result.order is not None:
-                if started is not None:
-                    out.latency_ms.append(elapsed_ms(started))
-                committed += suggestion.quantity.value * (suggestion.natural or Price(0)).value
-                ctx = replace(ctx, open_orders=[*ctx.open_orders, result.order])
-                self._protections.record(
-                    Protection(
-                        symbol=c.intent.symbol,
-                        strategy=c.strategy,
-                        side=c.intent.side,
-                        stop=None if suggestion.stop is None else float(suggestion.stop.value),
-                        target=None if suggestion.target is None else float(suggestion.target.value),
-                        client_order_id=str(result.order.client_order_id),
+        # Every write-ahead record of this event (and its stop and target) in one commit, then
+        # the submissions, then their acknowledgements in a second commit.
+        prepared: list[Order] = []
+        with self._ledger.batch():
+            committed = Decimal(0)
+            for c in candidates:
+                held = len(held_keys(ctx))
+                window = features.window(c.timeframe)
+                suggestion = self._suggest(c, window, quotes, balance, committed, held, now)
+                if isinstance(suggestion, str):
+                    out.skipped.append(f"{c.label}: {suggestion}")
+                    continue
+                out.suggestions.append(suggestion)
+                if not execute:
+                    self._ledger.append_event(
+                        "trading.suggestion", _suggestion_payload(suggestion), self.account_id
                     )
-                )
+                    continue
+                order = self._execution.prepare(suggestion, ctx)
+                if isinstance(order, ExecutionResult):
+                    out.results.append(order)
+                    continue
+                prepared.append(order)
+                committed += suggestion.quantity.value * (suggestion.natural or Price(0)).value
+                ctx = replace(ctx, open_orders=[*ctx.open_orders, order])
+                self._protections.record(_protection(c, suggestion, order))
+        sent: list[Sent] = []
+        for order in prepared:
+            sent.append(answer := self._execution.send(order))
+            if started is not None and answer.accepted:
+                out.latency_ms.append(elapsed_ms(started))
+        with self._ledger.batch():
+            out.results += [self._execution.record(s) for s in sent]
         return out
 
     def _read_quotes(self, symbols: set[str]) -> dict[InstrumentId, Quote]:
@@ -309,6 +309,17 @@ class EntryPipeline:
             return None
         day = to_new_york(ts).date()
         return self._calendar.session_open_close(day)[0] if self._calendar.is_session(day) else None
+
+
+def _protection(c: Candidate, suggestion: Suggestion, order: Order) -> Protection:
+    return Protection(
+        symbol=c.intent.symbol,
+        strategy=c.strategy,
+        side=c.intent.side,
+        stop=None if suggestion.stop is None else float(suggestion.stop.value),
+        target=None if suggestion.target is None else float(suggestion.target.value),
+        client_order_id=str(order.client_order_id),
+    )
 
 
 def _dec(value: float) -> Decimal:

@@ -1,6 +1,7 @@
-"""Feature rows of a window's latest bars (for the scorer) and the ATR used to size entries.
+"""Feature rows of a window's latest bars (for rules and the scorer) and the ATR used to size entries.
 
-``latest_features`` gives each symbol's ``latest_row``. The polars expressions cost ~10 ms
+``latest_features`` gives each symbol's ``latest_row``; ``EventFeatures`` computes them once per
+bar event for both the strategies' rules and the scorer. The polars expressions cost ~10 ms
 a call whatever the row count, so intraday rows come from ``intraday_row`` (numpy, the same
 definitions on the last bar only; a test pins it to the batch values) and the expressions
 run only for the swing set or a window with missing prices. Sizing uses ``sizing_atr``, a
@@ -10,16 +11,20 @@ plain-Python ATR with the intraday ``atr`` definition (a test pins the two toget
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from core.features import FeatureSetName, feature_names, intraday_features, swing_features
 from core.features.sessions import session_expr
-from core.trading.intraday_row import latest_intraday_row
+from core.trading.intraday_row import latest_intraday_rows
 from core.trading.sizing import wilder_atr
-from core.trading.window import RollingBars
+from core.trading.window import PRICE_COLUMNS, TS_DTYPE, RollingBars
+
+FeatureRow = dict[str, float]
 
 
 def latest_features(
@@ -28,10 +33,7 @@ def latest_features(
     """Features of each symbol's last bar (NaN where undefined), by symbol."""
     rows: dict[str, dict[str, float]] = {}
     if feature_set == "intraday":
-        for symbol in sorted(set(symbols)):
-            fast = latest_intraday_row(window, symbol)
-            if fast is not None:
-                rows[symbol] = fast
+        rows = latest_intraday_rows(window, sorted(set(symbols)))
         symbols = [s for s in symbols if s not in rows]
         if not symbols:
             return rows
@@ -59,3 +61,45 @@ def sizing_atr(window: RollingBars, symbol: str, session_open: datetime | None) 
     if len(close) == 0:
         return None
     return wilder_atr(high.tolist(), low.tolist(), close.tolist())
+
+
+class EventFeatures:
+    """The latest feature rows of one bar event, each (timeframe, feature set, symbol) computed once."""
+
+    def __init__(self, windows: Mapping[str, RollingBars]) -> None:
+        self._windows = windows
+        self._rows: dict[tuple[str, FeatureSetName, str], FeatureRow] = {}
+        self._done: set[tuple[str, FeatureSetName, str]] = set()
+
+    def window(self, timeframe: str) -> RollingBars:
+        return self._windows[timeframe]
+
+    def rows(
+        self, timeframe: str, feature_set: FeatureSetName, symbols: Collection[str]
+    ) -> dict[str, FeatureRow]:
+        """Features of each symbol's last bar in the ``timeframe`` window (symbols without bars left out)."""
+        missing = [s for s in set(symbols) if (timeframe, feature_set, s) not in self._done]
+        if missing:
+            found = latest_features(self._windows[timeframe], missing, feature_set)
+            for symbol in missing:
+                key = (timeframe, feature_set, symbol)
+                self._done.add(key)
+                if symbol in found:
+                    self._rows[key] = found[symbol]
+        return {s: row for s in symbols if (row := self._rows.get((timeframe, feature_set, s))) is not None}
+
+    def frame(self, timeframe: str, feature_set: FeatureSetName, symbols: Collection[str]) -> pl.DataFrame:
+        """One row per symbol: its last bar and that bar's features (undefined ones null), by symbol."""
+        rows = self.rows(timeframe, feature_set, symbols)
+        window = self._windows[timeframe]
+        names = sorted(rows)
+        bars = [window.latest(s) for s in names]
+        data: dict[str, Any] = {
+            "symbol": pl.Series(names, dtype=pl.String),
+            "ts": pl.Series([b["ts"] if b else None for b in bars], dtype=TS_DTYPE),
+        }
+        for c in PRICE_COLUMNS:
+            data[c] = np.array([b[c] if b and b[c] is not None else np.nan for b in bars], dtype=np.float64)
+        for f in feature_names(feature_set):
+            data[f] = np.array([rows[s][f] for s in names], dtype=np.float64)
+        return pl.DataFrame(data, nan_to_null=True)

@@ -9,6 +9,7 @@ count, this costs tens of microseconds. A test pins it to the batch ``intraday_f
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Final
@@ -45,41 +46,47 @@ def session_hours_us(day: date) -> tuple[int, int] | None:
     return _us(open_), _us(close)
 
 
-def _zscore(x: np.ndarray) -> float:
-    if len(x) < ZSCORE_PERIOD:
-        return math.nan
-    window = x[-ZSCORE_PERIOD:]
-    mean = float(window.mean())
-    std = float(window.std(ddof=1))
-    return (float(x[-1]) - mean) / std if std > _FLAT_TOLERANCE * abs(mean) else math.nan
+def _zscore(x: np.ndarray) -> np.ndarray:
+    """Per row of ``x`` (symbols × bars): the z-score of its last value over the last period."""
+    if x.shape[1] < ZSCORE_PERIOD:
+        return np.full(x.shape[0], math.nan)
+    window = x[:, -ZSCORE_PERIOD:]
+    mean = window.mean(axis=1)
+    std = window.std(axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(std > _FLAT_TOLERANCE * np.abs(mean), (x[:, -1] - mean) / std, math.nan)
 
 
-def _wilder(x: np.ndarray, period: int) -> float:
-    """Seed = mean of the first ``period`` values, then ``y = (1 - a) y + a x`` with ``a = 1/period``."""
-    if len(x) < period:
-        return math.nan
+def _wilder(x: np.ndarray, period: int) -> np.ndarray:
+    """Per row: seed = mean of the first ``period`` values, then ``y = (1 - a) y + a x``, ``a = 1/period``.
+
+    Unrolled: ``y_m = (1 - a)^m seed + sum_j a (1 - a)^(m - 1 - j) x_j``, one matrix product (the
+    inputs are gains, losses or true ranges, never negative, so nothing cancels).
+    """
+    if x.shape[1] < period:
+        return np.full(x.shape[0], math.nan)
     alpha = 1.0 / period
-    y = float(x[:period].mean())
-    for value in x[period:].tolist():
-        y = (1.0 - alpha) * y + alpha * value
-    return y
+    seed = x[:, :period].mean(axis=1)
+    rest = x[:, period:]
+    decay = (1.0 - alpha) ** np.arange(rest.shape[1] - 1, -1, -1, dtype=np.float64)
+    result: np.ndarray = (1.0 - alpha) ** rest.shape[1] * seed + alpha * (rest @ decay)
+    return result
 
 
-def _rsi(close: np.ndarray) -> float:
-    change = np.diff(close)
+def _rsi(close: np.ndarray) -> np.ndarray:
+    change = np.diff(close, axis=1)
     gain = _wilder(np.clip(change, 0.0, None), RSI_PERIOD)
     loss = _wilder(np.clip(-change, 0.0, None), RSI_PERIOD)
     total = gain + loss
-    if math.isnan(total):
-        return math.nan
-    return 100.0 * gain / total if total > 0 else 50.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, 100.0 * gain / total, np.where(np.isnan(total), math.nan, 50.0))
 
 
-def _atr(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> float:
-    prev = close[:-1]
-    tr = np.empty(len(close))
-    tr[0] = high[0] - low[0]
-    tr[1:] = np.maximum(high[1:], prev) - np.minimum(low[1:], prev)
+def _atr(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    prev = close[:, :-1]
+    tr = np.empty(close.shape)
+    tr[:, 0] = high[:, 0] - low[:, 0]
+    tr[:, 1:] = np.maximum(high[:, 1:], prev) - np.minimum(low[:, 1:], prev)
     return _wilder(tr, ATR_PERIOD)
 
 
@@ -89,30 +96,52 @@ def latest_intraday_row(window: RollingBars, symbol: str) -> dict[str, float] | 
     None when there is no bar, or when a price or volume of the session is missing: the
     caller then uses the polars expressions, whose null handling this does not copy.
     """
-    last = window.last_ts_of(symbol)
-    if last is None:
-        return None
-    day = last.astimezone(NEW_YORK).date()
-    since = _EPOCH + timedelta(microseconds=session_start_us(day))
-    high, low, close, volume, bid, ask = window.columns(symbol, COLUMNS, since=since)
-    if not (np.isfinite(high).all() and np.isfinite(low).all() and np.isfinite(close).all()):
-        return None
-    if not np.isfinite(volume).all():
-        return None
-    h, lo, c, b, a = high[-1], low[-1], close[-1], bid[-1], ask[-1]  # numpy floats: x / 0 is inf
+    return latest_intraday_rows(window, [symbol]).get(symbol)
+
+
+def latest_intraday_rows(window: RollingBars, symbols: Iterable[str]) -> dict[str, dict[str, float]]:
+    """``latest_intraday_row`` of each of ``symbols`` (those it gives None for are left out).
+
+    Symbols whose session so far has the same bars (the usual bar event) are computed together,
+    one array operation for all of them.
+    """
+    groups: dict[tuple[int, int], list[tuple[str, list[np.ndarray]]]] = {}
+    for symbol in symbols:
+        last = window.last_ts_of(symbol)
+        if last is None:
+            continue
+        day = last.astimezone(NEW_YORK).date()
+        since = _EPOCH + timedelta(microseconds=session_start_us(day))
+        columns = window.columns(symbol, COLUMNS, since=since)
+        if not all(np.isfinite(c).all() for c in columns[:4]):  # high, low, close, volume
+            continue
+        groups.setdefault((_us(last), len(columns[0])), []).append((symbol, columns))
+    rows: dict[str, dict[str, float]] = {}
+    for (ts, _), members in groups.items():
+        rows.update(_group_rows(ts, members))
+    return rows
+
+
+def _group_rows(ts: int, members: list[tuple[str, list[np.ndarray]]]) -> dict[str, dict[str, float]]:
+    high, low, close, volume, bid, ask = (np.stack([m[1][i] for m in members]) for i in range(len(COLUMNS)))
+    h, lo, c, b, a = high[:, -1], low[:, -1], close[:, -1], bid[:, -1], ask[:, -1]
     mid = (a + b) / 2.0
-    hours = session_hours_us(day)
-    ts = _us(last)
+    hours = session_hours_us(datetime.fromtimestamp(ts / 1e6, UTC).astimezone(NEW_YORK).date())
     with np.errstate(divide="ignore", invalid="ignore"):
-        spread = float((a - b) / mid) if mid > 0 else math.nan
-        range_pct = float((h - lo) / c)
-    return {
+        spread = np.where(mid > 0, (a - b) / mid, math.nan)
+        range_pct = (h - lo) / c
+    since_open = math.nan if hours is None else float(ts - hours[0]) / _MINUTE_US
+    to_close = math.nan if hours is None else float(hours[1] - ts) / _MINUTE_US
+    features = {
         "zscore": _zscore(close),
         "rsi": _rsi(close),
         "atr": _atr(high, low, close),
         "volume_zscore": _zscore(volume),
         "spread": spread,
         "range_pct": range_pct,
-        "minutes_since_open": math.nan if hours is None else float(ts - hours[0]) / _MINUTE_US,
-        "minutes_to_close": math.nan if hours is None else float(hours[1] - ts) / _MINUTE_US,
+    }
+    return {
+        symbol: {name: float(values[i]) for name, values in features.items()}
+        | {"minutes_since_open": since_open, "minutes_to_close": to_close}
+        for i, (symbol, _) in enumerate(members)
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.ledger import LATEST_VERSION, SqliteLedger
+from adapters.ledger.connection import Transactions, connect
 from core.clock import SimClock
 from core.errors import DataError
 from core.model import (
@@ -333,3 +334,51 @@ def test_events_have_consecutive_sequence_numbers(ledger: SqliteLedger) -> None:
     assert ledger.events(limit=2)[-1].seq == 2
     latest = ledger.latest_event(ACCOUNT, "note")
     assert latest is not None and latest.payload == {"i": 3} and latest.ts == T0
+
+
+# -- batches ---------------------------------------------------------------------------------
+def test_a_batch_is_one_commit_seen_by_others_only_when_it_ends(ledger: SqliteLedger, tmp_path: Path) -> None:
+    other = SqliteLedger(tmp_path / "ledger.db")
+    try:
+        with ledger.batch():
+            assert ledger.reserve(order("a"), SESSION).outcome is ReservationOutcome.RESERVED
+            ledger.record_fill(fill(1, OrderSide.BUY, "10", "190"))
+            ledger.append_event("test.note", {"n": 1}, ACCOUNT)
+            # The batch's own reads see its writes; another connection sees none of them yet.
+            assert ledger.get_order(order("a").client_order_id) is not None
+            assert other.get_order(order("a").client_order_id) is None
+            assert other.fills(ACCOUNT) == []
+        assert other.get_order(order("a").client_order_id) is not None
+        assert [f.fill_id for f in other.fills(ACCOUNT)] == [FillId("F1")]
+        assert other.latest_event(ACCOUNT, "test.note") is not None
+    finally:
+        other.close()
+
+
+def test_a_batch_that_raises_records_nothing(ledger: SqliteLedger) -> None:
+    with pytest.raises(RuntimeError), ledger.batch():
+        ledger.reserve(order("a"), SESSION)
+        ledger.record_fill(fill(1, OrderSide.BUY, "10", "190"))
+        raise RuntimeError("crash before the commit")
+    assert ledger.get_order(order("a").client_order_id) is None
+    assert ledger.fills(ACCOUNT) == []
+    assert ledger.positions(ACCOUNT) == []
+    ledger.reserve(order("a"), SESSION)  # the ledger is usable after the rollback
+    assert ledger.get_order(order("a").client_order_id) is not None
+
+
+def test_a_write_that_fails_inside_a_batch_is_undone_alone(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "t.db", 5.0)
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    transactions = Transactions(conn, threading.RLock())
+    with transactions.transaction():
+        with transactions.transaction() as c:
+            c.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(RuntimeError), transactions.transaction() as c:
+            c.execute("INSERT INTO t VALUES (2)")
+            raise RuntimeError("half-way through a write")
+        with transactions.transaction() as c:
+            c.execute("INSERT INTO t VALUES (3)")
+    assert not conn.in_transaction
+    assert [r[0] for r in conn.execute("SELECT x FROM t ORDER BY x")] == [1, 3]
+    conn.close()
