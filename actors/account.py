@@ -11,6 +11,7 @@ flight (``max_task_retries=0``): the caller re-sends it, and the event ``seq`` a
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,9 @@ class _AccountActor:
         self.recovery: dict[str, Any] = {}
         self.host: AccountHost = self._run(build_host, spec)
         self._run(self._start)
+        # Everything built so far (Ray, polars, the account) lives as long as the process: out
+        # of the collector's sight, a full collection mid-cycle takes ~1 ms instead of ~90 ms.
+        gc.freeze()
 
     def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return self._thread.submit(fn, *args).result()

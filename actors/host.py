@@ -212,12 +212,11 @@ class AccountHost:
 
     def _feed_venue(self, event: BarEvent) -> None:
         assert self.venue is not None
-        quoted = set()
-        for quote in quotes_of(event.bars, event.at):
-            quoted.add(str(quote.instrument_id))
-            seen = self.venue.last_quote(quote.instrument_id)
-            if seen is None or seen.ts < quote.ts:
-                self.venue.on_quote(quote)
+        quotes = quotes_of(event.bars, event.at)
+        quoted = {str(q.instrument_id) for q in quotes}
+        self.venue.on_quotes(
+            [q for q in quotes if (seen := self.venue.last_quote(q.instrument_id)) is None or seen.ts < q.ts]
+        )
         for row in event.bars.iter_rows(named=True):
             if row["symbol"] not in quoted:
                 self.venue.on_bar(Equity(row["symbol"]), row)

@@ -11,7 +11,7 @@ the cycle and the manager price from). ``cycle`` runs ``TridentCycle``; ``exits`
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,7 +19,7 @@ from typing import Final
 
 from adapters.brokers.sim import SimExchange
 from adapters.market.synthetic.market import SyntheticMarket
-from adapters.market.synthetic.options import option_chain
+from adapters.market.synthetic.options import option_chain, option_quotes
 from adapters.market.synthetic.quotes_bridge import to_option_quote
 from core.calendar import MarketCalendar, to_new_york
 from core.clock import Clock
@@ -105,6 +105,20 @@ class ChainCache:
             self._key = (underlying, at)
         return self._chain
 
+    def option_quotes(
+        self, underlying: str, at: datetime, contracts: Iterable[OptionContract]
+    ) -> list[OptionQuote]:
+        """The chain's quotes of just ``contracts`` at ``at`` (priced alone: no chain is built)."""
+        wanted = list(contracts)
+        if not wanted:
+            return []
+        if self._key == (underlying, at):
+            ids = {c.id for c in wanted}
+            return [q for q in self._chain if q.contract.id in ids]
+        spot, vol = self._market.spot_and_vol(underlying, at)
+        quotes = option_quotes(wanted, at, spot, vol, self._market.chain_config, self._calendar)
+        return [to_option_quote(q) for q in quotes]
+
     def spot(self, underlying: str, at: datetime) -> float:
         return self._market.spot_and_vol(underlying, at)[0]
 
@@ -148,22 +162,30 @@ class OptionsDesk:
         return self.config.underlyings[0].symbol
 
     # -- quotes ----------------------------------------------------------------------------
-    def publish(self, now: datetime) -> int:
-        """Push the quotes of the contracts needed now into the venue and the cache; the count."""
+    def publish(self, now: datetime, picks: bool = False) -> int:
+        """Push the quotes of the contracts held or worked now into the venue and the cache.
+
+        With ``picks``, also those of the strikes the entry cycle would pick now (the full chain
+        is priced only then: every minute it would cost more than the rest of the account).
+        Returns the count.
+        """
+        wanted = self._held()
         try:
-            chain = self._chains.option_chain(self.underlying, now)
+            quotes = self._chains.option_quotes(self.underlying, now, wanted.values())
+            if picks:
+                chain = self._chains.option_chain(self.underlying, now)
+                picked = self.strikes(chain, now)
+                if picked is not None:
+                    legs = (picked.short_put, picked.long_put, picked.short_call, picked.long_call)
+                    ids = {c.id for c in legs} - wanted.keys()
+                    quotes += [q for q in chain if q.contract.id in ids]
         except DataError:
             return 0
-        wanted = self._held()
-        picked = self.strikes(chain, now)
-        if picked is not None:
-            wanted |= {c.id for c in (picked.short_put, picked.long_put, picked.short_call, picked.long_call)}
-        quotes = [q.quote for q in chain if q.contract.id in wanted]
+        plain = [q.quote for q in quotes]
         if self._venue is not None:
-            for quote in quotes:
-                self._venue.on_quote(quote)
+            self._venue.on_quotes(plain)
         try:
-            self._quotes.put_many(quotes)
+            self._quotes.put_many(plain)
         except TemporaryError:
             self.quote_failures += 1  # the cycle then finds no fresh quote and records why
         return len(quotes)
@@ -175,24 +197,26 @@ class OptionsDesk:
         picked = select_strikes(chain, spec, to_new_york(now).date(), self.config.target_dte)
         return picked if isinstance(picked, TridentStrikes) else None
 
-    def _held(self) -> set[InstrumentId]:
-        ids = {
-            p.instrument.id
+    def _held(self) -> dict[InstrumentId, OptionContract]:
+        """The option contracts of open positions and working orders, by id."""
+        held = {
+            p.instrument.id: p.instrument
             for p in self._ledger.positions(self.account_id)
             if not p.is_flat and isinstance(p.instrument, OptionContract)
         }
         for order in self._ledger.orders(self.account_id, OPEN_STATUSES):
-            ids |= {g.instrument.id for g in order.legs if isinstance(g.instrument, OptionContract)}
-        return ids
+            held |= {
+                g.instrument.id: g.instrument for g in order.legs if isinstance(g.instrument, OptionContract)
+            }
+        return held
 
     def marks(self, now: datetime) -> dict[str, Mark]:
         """Option quotes (with greeks) of every held contract and the underlying's quote."""
-        held = self._held()
         try:
-            chain = self._chains.option_chain(self.underlying, now)
+            quotes = self._chains.option_quotes(self.underlying, now, self._held().values())
         except DataError:
-            chain = []
-        marks: dict[str, Mark] = {str(q.contract.id): q for q in chain if q.contract.id in held}
+            quotes = []
+        marks: dict[str, Mark] = {str(q.contract.id): q for q in quotes}
         try:
             under = self._quotes.get(self.underlying)
         except TemporaryError:
@@ -220,6 +244,8 @@ class OptionsDesk:
         )
 
     def run_cycle(self) -> CycleResult:
+        """The entry cycle, on the quotes of the strikes it picks published just before."""
+        self.publish(self._clock.now(), picks=True)
         return self.cycle.run()
 
     def exits(self) -> list[tuple[ExitDecision, ExecutionResult]]:

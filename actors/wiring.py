@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
+from pydantic import SecretStr
 
 from actors.extras import AccountExtras, LedgerWatch
 from actors.host import AccountHost, CrashAfterSubmits, FeedCursor, History
@@ -72,8 +73,9 @@ class AccountSpec:
     """Everything an account actor needs to build its account; picklable, sent at creation.
 
     ``start``: a replay's first instant (the account runs on a ``SimClock`` moved by the bar
-    events); ``None`` runs on the real clock. ``scorer``: ``"serve"`` for the Serve deployment
-    (in the cluster), an ``http://`` URL, or ``None`` for rules only. ``market``: the synthetic
+    events); ``None`` runs on the real clock. ``scorer``: the scoring endpoint's ``http://`` URL
+    (``scorer_token`` its bearer token), ``"serve"`` for the Serve app's handle, or ``None`` for
+    rules only. ``market``: the synthetic
     market behind the stored bars (the option chains of a ``trident`` account are priced off
     it); ``options``: how the Trident trades; ``notify``: where notifications go (``None``:
     nowhere); ``preferences``: every account's notify preference.
@@ -87,6 +89,7 @@ class AccountSpec:
     symbols: tuple[str, ...] = ()
     start: datetime | None = None
     scorer: str | None = None
+    scorer_token: SecretStr | None = None
     flatten_minutes_before_close: int = 10
     crash_after_submits: int | None = None
     timeframes: dict[str, str] = field(default_factory=dict)
@@ -179,7 +182,7 @@ def _new_exchange(path: Path, config: SimExchangeConfig, clock: Clock, **kwargs:
     return SimExchange(config, clock, path, **kwargs)
 
 
-def make_scorer(target: str | None) -> Scorer | None:
+def make_scorer(target: str | None, token: SecretStr | None = None) -> Scorer | None:
     """The scoring client for ``target`` (see ``AccountSpec.scorer``); ``None``: rules only."""
     if target is None:
         return None
@@ -192,7 +195,7 @@ def make_scorer(target: str | None) -> Scorer | None:
             return HandleScorer()
         except Exception:  # no Serve app running: rules only (the service records fallbacks)
             return None
-    return HttpScorer(target)
+    return HttpScorer(target, token=token)
 
 
 @dataclass
@@ -231,7 +234,7 @@ def build_host(spec: AccountSpec, service_factory: Callable[..., Any] | None = N
     redis = client_from_url(spec.redis_url)
     limits = core_risk_limits(spec.account.risk)
     config = runtime_config(spec)
-    base_scorer = make_scorer(spec.scorer)
+    base_scorer = make_scorer(spec.scorer, spec.scorer_token)
     scorer = RecordingScorer(base_scorer) if base_scorer is not None else None
     execution = RecordingExecution(
         account_id,

@@ -163,6 +163,30 @@ def test_credit_spread_holds_its_max_loss_as_buying_power() -> None:
     assert balance.buying_power == Money("197.40")
 
 
+@pytest.mark.parametrize("batched", [True, False])
+def test_a_combination_is_matched_on_all_of_an_event_s_quotes(batched: bool) -> None:
+    ex, _, client = make(SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE))
+    short_put = OptionContract("SPY", date(2025, 6, 20), "P", 95)
+    long_put = OptionContract("SPY", date(2025, 6, 20), "P", 90)
+    ex.on_quote(Quote(short_put.id, Price("2.00"), Price("2.10"), T0))
+    ex.on_quote(Quote(long_put.id, Price("0.90"), Price("1.00"), T0))
+    legs = (OrderLeg(short_put, SELL), OrderLeg(long_put, BUY))
+    spread = Order.combo(ClientOrderId("sp"), ACCT, legs, 1, Price(1), PriceEffect.CREDIT, T0)
+    assert client.submit(spread).status is OrderStatus.ACCEPTED
+    # The next event: the long leg unchanged, the short one now bid 1.50 (credit 0.50 < 1.00).
+    event = [
+        Quote(long_put.id, Price("0.90"), Price("1.00"), T0),
+        Quote(short_put.id, Price("1.50"), Price("1.60"), T0),
+    ]
+    if batched:
+        ex.on_quotes(event)
+        assert client.fills_since(T0) == []  # priced on both new quotes: no fill
+    else:
+        for quote in event:  # one by one, the first quote meets the short leg's old bid
+            ex.on_quote(quote)
+        assert [f.price for f in client.fills_since(T0)] == [Price("2.00"), Price("1.00")]
+
+
 def test_day_orders_expire_at_the_injected_session_close() -> None:
     close = T0.replace(hour=20)
     ex, clock, client = make(session_close=lambda ts: close)

@@ -69,6 +69,31 @@ def test_state_round_trips_through_a_reopen(tmp_path: Path) -> None:
     assert [f.fill_id.value for f in again.fills_since(ACCT, T0)] == ["SIM-F00000001", "SIM-F00000002"]
 
 
+def test_a_batch_of_quotes_matches_like_single_quotes_and_is_saved(tmp_path: Path) -> None:
+    def run(path: Path, batched: bool) -> SimExchange:
+        ex = SimExchange(CONFIG, SimClock(T0), path)
+        ex.open_account(ACCT, Money(50_000))
+        client = SimExecutionClient(ex, ACCT)
+        ex.on_quote(quote("100"))
+        client.submit(limit("a", 10, "100.05"))
+        client.submit(limit("b", 10, "99.50"))
+        event = [quote("100", size=4), quote("99.40", size=50), quote("101")]
+        if batched:
+            ex.on_quotes(event)
+        else:
+            for q in event:
+                ex.on_quote(q)
+        return ex
+
+    single, batched = run(tmp_path / "single", False), run(tmp_path / "batched", True)
+    assert batched.report(ACCT, T0) == single.report(ACCT, T0)
+    assert batched.fills_since(ACCT, T0) == single.fills_since(ACCT, T0)
+    assert len(batched.fills_since(ACCT, T0)) >= 2
+    again = SimExchange.open(tmp_path / "batched", CONFIG, SimClock(T0))  # the batch is on disk
+    assert again.report(ACCT, T0) == single.report(ACCT, T0)
+    assert again.fills_since(ACCT, T0) == single.fills_since(ACCT, T0)
+
+
 def test_resubmission_after_a_restart_returns_the_original(tmp_path: Path) -> None:
     path = tmp_path / "venue.state"
     ex = SimExchange(CONFIG, SimClock(T0), path)

@@ -15,11 +15,12 @@ from adapters.market.synthetic import (
     daily_bars,
     generate_bars,
     is_third_friday,
+    option_quotes,
 )
 from adapters.store.schema import BAR_SCHEMA, validate_bars
 from core.calendar import NEW_YORK
 from core.errors import DataError, InvalidValue
-from core.model.instruments import OptionRight
+from core.model.instruments import OptionContract, OptionRight
 
 WINTER = SyntheticMarketConfig(
     seed=11, symbols=("AAA", "BBB"), start=date(2025, 11, 17), end=date(2025, 12, 31)
@@ -215,6 +216,18 @@ def test_bars_by_range(market: SyntheticMarket) -> None:
 def test_chain_is_deterministic(market: SyntheticMarket) -> None:
     again = SyntheticMarket(market.config)
     assert market.option_chain("AAA", AT) == again.option_chain("AAA", AT)
+
+
+def test_quotes_of_chosen_contracts_equal_the_chain_s(market: SyntheticMarket) -> None:
+    chain = market.option_chain("AAA", AT)
+    spot, vol = market.spot_and_vol("AAA", AT)
+    chosen = chain[::7]  # every expiry, both rights, strikes across the grid
+    assert option_quotes([q.contract for q in chosen], AT, spot, vol, market.chain_config) == chosen
+    expired = OptionContract("AAA", date(2025, 3, 7), OptionRight.CALL, "100")  # settled before AT
+    beyond = OptionContract("AAA", date(2026, 3, 20), OptionRight.CALL, "100")  # past the horizon
+    assert option_quotes([expired, beyond, chosen[0].contract], AT, spot, vol, market.chain_config) == [
+        chosen[0]
+    ]
 
 
 def test_chain_expiries_parity_spreads_skew_greeks(market: SyntheticMarket) -> None:

@@ -14,7 +14,7 @@ restart, reconcile with ``report(since)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
@@ -110,6 +110,7 @@ class SimExchange:
         self._store = StateStore(state_path, fsync=config.fsync) if state_path is not None else None
         self._state = self._store.load() if self._store is not None else VenueState()
         self._changes = Changes()
+        self._batching = False
         self._events: dict[AccountId, list[ExecutionEvent]] = {}
 
     @classmethod
@@ -148,12 +149,30 @@ class SimExchange:
     # -- market data -------------------------------------------------------------------------
     def on_quote(self, quote: Quote) -> None:
         """A new best bid and ask: match the orders it concerns."""
+        self._set_quote(quote)
+        self._on_update(quote.instrument_id, quote=quote)
+
+    def _set_quote(self, quote: Quote) -> None:
         iid = quote.instrument_id
         if iid not in self._state.instruments:
             self._register(instrument_from_id(iid))
         self._state.quotes[iid] = quote
         self._set_mark(iid, quote.mid.value)
-        self._on_update(iid, quote=quote)
+
+    def on_quotes(self, quotes: Iterable[Quote]) -> None:
+        """The quotes of one market event: all of them set first, then the orders matched
+        instruments in turn (so a combination is priced on every leg's new quote), the state
+        saved once."""
+        batch = list(quotes)
+        self._batching = True
+        try:
+            for quote in batch:
+                self._set_quote(quote)
+            for quote in batch:
+                self._on_update(quote.instrument_id, quote=quote)
+        finally:
+            self._batching = False
+            self._save()
 
     def on_bar(self, symbol: str | Instrument, bar: Bar | Mapping[str, Any]) -> None:
         """A new bar of ``symbol`` (a ``Bar`` or a row with open/high/low/close/volume)."""
@@ -643,6 +662,8 @@ class SimExchange:
 
     def _save(self) -> None:
         """Write what this call changed (one transaction), before the call returns."""
+        if self._batching:
+            return
         if self._store is not None:
             self._store.save(self._state, self._changes)
         self._changes.clear()

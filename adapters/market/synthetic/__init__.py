@@ -24,6 +24,7 @@ from adapters.market.synthetic.options import (
     expiries,
     is_third_friday,
     option_chain,
+    option_quotes,
     skewed_vol,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "generate_bars",
     "is_third_friday",
     "option_chain",
+    "option_quotes",
     "simulate_symbol",
     "skewed_vol",
     "stable_hash",

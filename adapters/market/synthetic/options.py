@@ -9,6 +9,7 @@ volatility point (0.01).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -126,47 +127,78 @@ def option_chain(
     calendar: MarketCalendar | None = None,
 ) -> list[OptionQuote]:
     """Every call and put of ``underlying`` at ``at``, sorted by expiry, strike, right."""
-    if not (spot > 0 and vol > 0):
-        raise InvalidValue(f"option chain needs spot > 0 and vol > 0, got {spot}, {vol}")
-    cfg = config or ChainConfig()
+    cfg = _checked(spot, vol, config)
     at = ensure_utc(at)
     quotes: list[OptionQuote] = []
     for exp in expiries(at, cfg.horizon_days, calendar):
-        t = (exp.close - at).total_seconds() / _YEAR_SECONDS
-        forward = spot * math.exp((cfg.rate - cfg.dividend_yield) * t)
         for strike in _strikes(spot, cfg):
-            iv = skewed_vol(vol, strike, forward, t, cfg)
             for right in (OptionRight.CALL, OptionRight.PUT):
-                g = bs.greeks(
-                    "C" if right is OptionRight.CALL else "P",
-                    spot,
-                    strike,
-                    t,
-                    cfg.rate,
-                    iv,
-                    cfg.dividend_yield,
-                )
-                if g.price <= 0:
-                    continue
-                tick = _tick(g.price)
-                half = max(tick, cfg.abs_spread + cfg.rel_spread * g.price) / 2
-                bid = round(max(0.0, math.floor((g.price - half) / tick) * tick), 2)
-                ask = round(math.ceil((g.price + half) / tick) * tick, 2)
-                quotes.append(
-                    OptionQuote(
-                        contract=OptionContract(underlying, exp.date, right, str(strike)),
-                        bid=bid,
-                        ask=ask,
-                        mid=round((bid + ask) / 2, 3),
-                        theo=g.price,
-                        iv=iv,
-                        delta=g.delta,
-                        gamma=g.gamma,
-                        theta=g.theta / 365.0,
-                        vega=g.vega / 100.0,
-                        underlying_price=spot,
-                        ts=at,
-                        monthly=exp.monthly,
-                    )
-                )
+                contract = OptionContract(underlying, exp.date, right, str(strike))
+                quote = _price(contract, exp, at, spot, vol, cfg)
+                if quote is not None:
+                    quotes.append(quote)
     return quotes
+
+
+def option_quotes(
+    contracts: Iterable[OptionContract],
+    at: datetime,
+    spot: float,
+    vol: float,
+    config: ChainConfig | None = None,
+    calendar: MarketCalendar | None = None,
+) -> list[OptionQuote]:
+    """The quotes ``option_chain`` gives ``contracts`` at ``at``, pricing only those.
+
+    A contract of an expiry the chain does not list (expired, or beyond the horizon) or with
+    no value is left out, as the chain leaves it out.
+    """
+    cfg = _checked(spot, vol, config)
+    at = ensure_utc(at)
+    listed = {e.date: e for e in expiries(at, cfg.horizon_days, calendar)}
+    quotes: list[OptionQuote] = []
+    for contract in contracts:
+        exp = listed.get(contract.expiry)
+        quote = None if exp is None else _price(contract, exp, at, spot, vol, cfg)
+        if quote is not None:
+            quotes.append(quote)
+    return quotes
+
+
+def _checked(spot: float, vol: float, config: ChainConfig | None) -> ChainConfig:
+    if not (spot > 0 and vol > 0):
+        raise InvalidValue(f"option chain needs spot > 0 and vol > 0, got {spot}, {vol}")
+    return config or ChainConfig()
+
+
+def _price(
+    contract: OptionContract, exp: Expiry, at: datetime, spot: float, vol: float, cfg: ChainConfig
+) -> OptionQuote | None:
+    t = (exp.close - at).total_seconds() / _YEAR_SECONDS
+    forward = spot * math.exp((cfg.rate - cfg.dividend_yield) * t)
+    strike = float(contract.strike)
+    iv = skewed_vol(vol, strike, forward, t, cfg)
+    g = bs.greeks(
+        "C" if contract.right is OptionRight.CALL else "P", spot, strike, t, cfg.rate, iv, cfg.dividend_yield
+    )
+    if g.price <= 0:
+        return None
+    tick = _tick(g.price)
+    half = max(tick, cfg.abs_spread + cfg.rel_spread * g.price) / 2
+    bid = round(max(0.0, math.floor((g.price - half) / tick) * tick), 2)
+    ask = round(math.ceil((g.price + half) / tick) * tick, 2)
+    return OptionQuote(
+        contract=contract,
+        bid=bid,
+        ask=ask,
+        mid=round((bid + ask) / 2, 3),
+        theo=g.price,
+        iv=iv,
+        delta=g.delta,
+        gamma=g.gamma,
+        theta=g.theta / 365.0,
+        vega=g.vega / 100.0,
+        underlying_price=spot,
+        ts=at,
+        monthly=exp.monthly,
+    )
