@@ -207,14 +207,19 @@ class Broker:
     closers: tuple[Callable[[], Any], ...]
 
 
-def open_broker(spec: AccountSpec, clock: Clock) -> Broker:
-    """The broker adapter of ``spec.account`` (only the simulator exists so far)."""
-    account = spec.account
+def check_broker(account: AccountConfig) -> None:
+    """Raise ``ConfigError`` for an account whose broker has no adapter yet."""
     if account.broker in REAL_BROKERS:
         raise ConfigError(
             f"accounts.{account.id}.broker: the {account.broker} adapter is not available yet; "
             "use broker = 'sim' (paper trading on the simulated exchange)"
         )
+
+
+def open_broker(spec: AccountSpec, clock: Clock) -> Broker:
+    """The broker adapter of ``spec.account`` (only the simulator exists so far)."""
+    account = spec.account
+    check_broker(account)
     venue = open_sim_venue(
         spec.account_dir / "venue.sqlite3", AccountId(account.id), Decimal(account.bankroll), clock
     )

@@ -3,7 +3,7 @@
 Runs ``raydesk demo`` (market, Tune, Serve, replay, report) in a temporary folder and records
 each step's time; then replays the same session again with the models served and every step's
 result kept, and takes the per-order latencies that the account actors measured themselves
-(the bar event reaching ``AccountService.on_bars`` to the order acknowledged by the venue).
+(the bar event reaching ``AccountService.on_bars`` to the venue accepting the order).
 
 Targets (issue: trading plane): the session of 20 symbols and 3 accounts replayed in under
 2 minutes on this 2-core machine; p99 bar-event to order-submitted under 20 ms.
@@ -42,6 +42,7 @@ def _percentiles(values: list[float]) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--replays", type=int, default=3, help="latency replays after the demo")
     args = parser.parse_args()
 
     from rich.console import Console
@@ -60,23 +61,35 @@ def main() -> None:
         timings = dict(report.timings)
         load_demo = os.getloadavg()[0]
 
-        # The same session again, models served, every step kept, in a fresh state folder.
+        # The same session again, models served, every step kept, each time with a fresh state
+        # folder, ledger and Redis (on the demo's ledger every order would be a duplicate).
         settings = demo_settings(load_settings(), plan)
         served = any(m.get("promoted") for m in report.models.values())
-        again = replay_session(
-            settings,
-            plan.session,
-            state_dir=root / "state-again",
-            accounts=list(ACCOUNTS),
-            symbols=SYMBOLS,
-            scorer="serve" if served else None,
-            options=OptionsSpec.demo(),
-            keep_steps=True,
-        )
         latencies: list[float] = []
-        for step in again.step_results:
-            for account in step.get("accounts", {}).values():
-                latencies.extend(float(v) for v in account.get("latency_ms", []) or [])
+        walls: list[float] = []
+        for run in range(args.replays):
+            state = root / f"state-again-{run}"
+            state.mkdir(parents=True)
+            fresh = settings.model_copy(
+                update={
+                    "ledger": settings.ledger.model_copy(update={"path": state / "ledger.sqlite3"}),
+                    "redis": settings.redis.model_copy(update={"embedded_path": state / "redis.db"}),
+                }
+            )
+            again = replay_session(
+                fresh,
+                plan.session,
+                state_dir=state,
+                accounts=list(ACCOUNTS),
+                symbols=SYMBOLS,
+                scorer="serve" if served else None,
+                options=OptionsSpec.demo(),
+                keep_steps=True,
+            )
+            walls.append(again.wall_s)
+            for step in again.step_results:
+                for account in step.get("accounts", {}).values():
+                    latencies.extend(float(v) for v in account.get("latency_ms", []) or [])
         p50, p99, n = _percentiles(latencies)
         load_replay = os.getloadavg()[0]
 
@@ -92,13 +105,14 @@ def main() -> None:
         "| --- | ---: |",
         *[f"| {k} | {v:.1f} |" for k, v in timings.items()],
         "",
-        f"Replay of the session (options account: its session only here): {again.steps} minutes in "
-        f"{again.wall_s:.1f} s (target: under 120 s).",
+        f"Replay of the session with models served (options account: its session only here), "
+        f"{again.steps} minutes: {', '.join(f'{w:.1f}' for w in walls)} s over {len(walls)} runs "
+        "(target: under 120 s).",
         "",
-        f"Bar event to order submitted, measured inside the account actors over {n} orders: "
-        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (target: p99 under 20 ms). Every order waits for "
-        "fully synced SQLite commits (WAL, synchronous=FULL: the write-ahead record before the "
-        "submit), whose p99 on this shared disk is several milliseconds; see the trading section.",
+        f"Bar event to order submitted, measured inside the account actors (from the bar reaching "
+        f"`AccountService.on_bars` to the venue accepting the order) over {n} orders in "
+        f"{len(walls)} replays: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latencies, default=0):.1f} ms "
+        f"(target: p99 under 20 ms: {'met' if p99 < 20 else 'NOT met'}).",
         "",
     ]
     text = "\n".join(lines)

@@ -130,16 +130,14 @@ def _drive(
 
     md, scheduler = desk.market_data, desk.scheduler
     instants: list[datetime] = ray.get(md.load.remote(session, list(supervisor.symbols)))
-    for name, spec in desk.specs.items():
-        for timeframe, symbols in sorted(spec.feeds().items()):
-            ray.get(md.subscribe.remote(name, list(symbols), timeframe))
+    subscribe_feeds(desk)
     retries = 0
     runs: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
     for i, at in enumerate(instants):
         if on_step is not None:
             on_step(i, at, desk)
-        result, tries = _publish(desk, partial(_step, md, at))
+        result, tries = publish_step(desk, partial(step_market, md, at))
         retries += tries
         if keep_steps:
             steps.append(result)
@@ -164,11 +162,26 @@ def _after_close(scheduler: Any, until: datetime) -> list[dict[str, Any]]:
     return runs
 
 
-def _step(md: Any, at: datetime, names: list[str] | None) -> Any:
+def subscribe_feeds(desk: Desk) -> None:
+    """Subscribe every account of ``desk`` to the bars it trades on (``AccountSpec.feeds``)."""
+    import ray
+
+    md = desk.market_data
+    ray.get(
+        [
+            md.subscribe.remote(name, list(symbols), timeframe)
+            for name, spec in desk.specs.items()
+            for timeframe, symbols in sorted(spec.feeds().items())
+        ]
+    )
+
+
+def step_market(md: Any, at: datetime, names: list[str] | None) -> Any:
+    """The market-data actor's step of the minute completing at ``at`` (to ``names``, or all)."""
     return md.step.remote(at, names)
 
 
-def _publish(desk: Desk, send: Callable[[list[str] | None], Any]) -> tuple[dict[str, Any], int]:
+def publish_step(desk: Desk, send: Callable[[list[str] | None], Any]) -> tuple[dict[str, Any], int]:
     """Send a step; re-send it to accounts that died processing it once Ray restarted them."""
     import ray
 

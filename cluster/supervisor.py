@@ -21,7 +21,7 @@ from actors.market_data import spawn_market_data
 from actors.notifications import NotifyTargets
 from actors.options import OptionsSpec
 from actors.scheduler import spawn_scheduler
-from actors.wiring import AccountSpec
+from actors.wiring import AccountSpec, check_broker
 from adapters.cache import EmbeddedRedis
 from cluster.synthetic import synthetic_config
 from cluster.tasks import DeskPaths
@@ -156,6 +156,8 @@ class Supervisor:
 
         Path(self.settings.ledger.path).parent.mkdir(parents=True, exist_ok=True)
         specs = {account_actor_name(s.account.id): s for s in self.specs()}
+        for spec in specs.values():  # before any actor starts: a clear error, nothing half up
+            check_broker(spec.account)
         accounts = {
             name: spawn_account(spec, detached=self.detached, namespace=self.namespace)
             for name, spec in specs.items()

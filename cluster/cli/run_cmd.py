@@ -3,13 +3,15 @@
 Paper is the default; ``--live`` is the explicit opt-in that lets live accounts load (and they
 still need their credentials). It connects to Ray (a running cluster, else a local one), has
 the ``Supervisor`` start the embedded Redis and every named actor, then drives the scheduler
-with the real time until interrupted. Accounts on brokers without an adapter yet fail at start
-with a message naming the account.
+and the market data with the real time until interrupted. A desk of simulated accounts (the
+default and paper profiles) trades the synthetic market that drives the simulated exchange,
+published minute by minute as the real clock passes (``cluster.live_feed``). Accounts on
+brokers without an adapter yet fail at start with a message naming the account.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -17,15 +19,28 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from cluster.live_feed import LiveFeed, synthetic_through
 from cluster.runtime import connect, dashboard_url
 from cluster.supervisor import Supervisor
-from configs import load_settings
+from configs import Settings, load_settings
+from core.calendar import to_new_york
 from core.clock import LiveClock
 from core.errors import ConfigError
 
 __all__ = ["run"]
 
 _POLL = timedelta(seconds=30)
+AHEAD = timedelta(days=10)
+"""The synthetic market is generated this far past today, so a desk left running keeps its data
+(bars are only published once the clock passes them)."""
+
+
+def _known(settings: Settings, account_id: str) -> bool:
+    return any(a.id == account_id for a in settings.accounts)
+
+
+def _extend(settings: Settings, day: date, console: Console) -> None:
+    synthetic_through(settings, day, console)
 
 
 def run(
@@ -50,6 +65,11 @@ def run(
         console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     chosen = [a.strip() for a in accounts.split(",")] if accounts else None
+    clock = LiveClock()
+    ids = chosen or [a.id for a in settings.accounts]
+    simulated = all(settings.account(a).broker == "sim" for a in ids if _known(settings, a))
+    if simulated and not stop:
+        settings = synthetic_through(settings, to_new_york(clock.now()).date() + AHEAD, console)
     connect(address, include_dashboard=True)
     if dashboard_url():
         console.print(f"Ray dashboard: {dashboard_url()}")
@@ -62,18 +82,36 @@ def run(
         desk = supervisor.up()
     except ConfigError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
+        sims = [a for a in ids if _known(settings, a) and settings.account(a).broker == "sim"]
+        if sims:
+            console.print(
+                f"the simulated accounts alone: raydesk run --profile {profile} --accounts {','.join(sims)}"
+            )
         raise typer.Exit(2) from None
     console.print(f"desk up: {', '.join(desk.names())} (Redis {supervisor.redis_url})")
-    clock = LiveClock()
+    feed: LiveFeed | None = None
+    if simulated:
+        feed = LiveFeed(desk, supervisor.symbols, lambda day: _extend(settings, day, console))
+        console.print("market data: the synthetic market, minute by minute on the real clock")
+    else:
+        console.print(
+            "[yellow]market data: none yet: streaming from real brokers needs their adapters[/yellow]"
+        )
     import ray
 
     try:
         while True:
+            if feed is not None:
+                for step in feed.pump(clock.now()):
+                    console.print(
+                        f"{step['at']} bars: {step.get('bars', 0)} to {len(step.get('accounts', {}))} accounts"
+                    )
             for record in ray.get(desk.scheduler.advance_to.remote(clock.now())):
                 console.print(
                     f"{record['due']} {record['task']}: {record['status']} {record['detail'] or ''}"
                 )
             wake = ray.get(desk.scheduler.next_wake.remote())
-            clock.sleep_until(min(wake, clock.now() + _POLL) if wake is not None else clock.now() + _POLL)
+            wakes = [w for w in (wake, None if feed is None else feed.next_due()) if w is not None]
+            clock.sleep_until(min([*wakes, clock.now() + _POLL]))
     except KeyboardInterrupt:
         console.print("interrupted: the actors keep running (raydesk run --stop stops them)")
