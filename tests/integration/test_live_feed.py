@@ -74,7 +74,10 @@ def test_a_feed_started_mid_session_skips_the_morning(env: Env) -> None:
         feed = LiveFeed(desk, SYMBOLS)
         now = OPEN + 60 * MINUTE + timedelta(seconds=5)
         steps = feed.pump(now)
-        assert [s["at"] for s in steps] == [(OPEN + 59 * MINUTE).isoformat(), (OPEN + 60 * MINUTE).isoformat()]
+        assert [s["at"] for s in steps] == [
+            (OPEN + 59 * MINUTE).isoformat(),
+            (OPEN + 60 * MINUTE).isoformat(),
+        ]
         assert feed.next_due() == OPEN + 61 * MINUTE
     finally:
         supervisor.down()
