@@ -138,13 +138,18 @@ def test_rejection_is_recorded_with_its_event() -> None:
     assert [o.status for o in client.orders_since(T0)] == [OrderStatus.REJECTED]
 
 
-def test_credit_spread_holds_its_max_loss_as_buying_power() -> None:
-    ex, _, client = make(SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE), cash=1_000)
+def put_spread(ex: SimExchange) -> tuple[OptionContract, OptionContract, tuple[OrderLeg, OrderLeg]]:
+    """A 95/90 put credit spread, both legs quoted (short bid 2.00, long ask 1.00)."""
     short_put = OptionContract("SPY", date(2025, 6, 20), "P", 95)
     long_put = OptionContract("SPY", date(2025, 6, 20), "P", 90)
     ex.on_quote(Quote(short_put.id, Price("2.00"), Price("2.10"), T0))
     ex.on_quote(Quote(long_put.id, Price("0.90"), Price("1.00"), T0))
-    legs = (OrderLeg(short_put, SELL), OrderLeg(long_put, BUY))
+    return short_put, long_put, (OrderLeg(short_put, SELL), OrderLeg(long_put, BUY))
+
+
+def test_credit_spread_holds_its_max_loss_as_buying_power() -> None:
+    ex, _, client = make(SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE), cash=1_000)
+    short_put, long_put, legs = put_spread(ex)
     # max loss per spread: (5 - 1) × 100 = 400
     three = Order.combo(ClientOrderId("s3"), ACCT, legs, 3, Price(1), PriceEffect.CREDIT, T0)
     assert client.submit(three).status is OrderStatus.REJECTED
@@ -166,11 +171,7 @@ def test_credit_spread_holds_its_max_loss_as_buying_power() -> None:
 @pytest.mark.parametrize("batched", [True, False])
 def test_a_combination_is_matched_on_all_of_an_event_s_quotes(batched: bool) -> None:
     ex, _, client = make(SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE))
-    short_put = OptionContract("SPY", date(2025, 6, 20), "P", 95)
-    long_put = OptionContract("SPY", date(2025, 6, 20), "P", 90)
-    ex.on_quote(Quote(short_put.id, Price("2.00"), Price("2.10"), T0))
-    ex.on_quote(Quote(long_put.id, Price("0.90"), Price("1.00"), T0))
-    legs = (OrderLeg(short_put, SELL), OrderLeg(long_put, BUY))
+    short_put, long_put, legs = put_spread(ex)
     spread = Order.combo(ClientOrderId("sp"), ACCT, legs, 1, Price(1), PriceEffect.CREDIT, T0)
     assert client.submit(spread).status is OrderStatus.ACCEPTED
     # The next event: the long leg unchanged, the short one now bid 1.50 (credit 0.50 < 1.00).
