@@ -42,7 +42,7 @@ def _percentiles(values: list[float]) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--replays", type=int, default=3, help="latency replays after the demo")
+    parser.add_argument("--replays", type=int, default=5, help="latency replays after the demo")
     args = parser.parse_args()
 
     from rich.console import Console
