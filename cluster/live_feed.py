@@ -54,7 +54,7 @@ class LiveFeed:
         self,
         desk: Desk,
         symbols: Sequence[str],
-        prepare: Callable[[date], None] | None = None,
+        prepare: Callable[[date], object] | None = None,
         calendar: MarketCalendar | None = None,
         catch_up: timedelta = CATCH_UP,
     ) -> None:

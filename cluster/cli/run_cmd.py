@@ -3,15 +3,16 @@
 Paper is the default; ``--live`` is the explicit opt-in that lets live accounts load (and they
 still need their credentials). It connects to Ray (a running cluster, else a local one), has
 the ``Supervisor`` start the embedded Redis and every named actor, then drives the scheduler
-and the market data with the real time until interrupted. A desk of simulated accounts (the
-default and paper profiles) trades the synthetic market that drives the simulated exchange,
-published minute by minute as the real clock passes (``cluster.live_feed``). Accounts on
+and the market data with the real time until interrupted. A desk whose accounts are all
+simulated (the default profile, or ``--accounts`` naming simulated ones) trades the synthetic
+market that drives the simulated exchange, published minute by minute as the real clock passes
+(``cluster.live_feed``). Accounts on
 brokers without an adapter yet fail at start with a message naming the account.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -35,12 +36,10 @@ AHEAD = timedelta(days=10)
 (bars are only published once the clock passes them)."""
 
 
-def _known(settings: Settings, account_id: str) -> bool:
-    return any(a.id == account_id for a in settings.accounts)
-
-
-def _extend(settings: Settings, day: date, console: Console) -> None:
-    synthetic_through(settings, day, console)
+def _simulated(settings: Settings, ids: list[str]) -> list[str]:
+    """Those of ``ids`` that are configured accounts on the simulated exchange."""
+    brokers = {a.id: a.broker for a in settings.accounts}
+    return [a for a in ids if brokers.get(a) == "sim"]
 
 
 def run(
@@ -67,7 +66,8 @@ def run(
     chosen = [a.strip() for a in accounts.split(",")] if accounts else None
     clock = LiveClock()
     ids = chosen or [a.id for a in settings.accounts]
-    simulated = all(settings.account(a).broker == "sim" for a in ids if _known(settings, a))
+    sims = _simulated(settings, ids)
+    simulated = len(sims) == len(ids)  # an unknown id fails at start, with its own message
     if simulated and not stop:
         settings = synthetic_through(settings, to_new_york(clock.now()).date() + AHEAD, console)
     connect(address, include_dashboard=True)
@@ -82,7 +82,6 @@ def run(
         desk = supervisor.up()
     except ConfigError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
-        sims = [a for a in ids if _known(settings, a) and settings.account(a).broker == "sim"]
         if sims:
             console.print(
                 f"the simulated accounts alone: raydesk run --profile {profile} --accounts {','.join(sims)}"
@@ -91,7 +90,7 @@ def run(
     console.print(f"desk up: {', '.join(desk.names())} (Redis {supervisor.redis_url})")
     feed: LiveFeed | None = None
     if simulated:
-        feed = LiveFeed(desk, supervisor.symbols, lambda day: _extend(settings, day, console))
+        feed = LiveFeed(desk, supervisor.symbols, lambda day: synthetic_through(settings, day, console))
         console.print("market data: the synthetic market, minute by minute on the real clock")
     else:
         console.print(

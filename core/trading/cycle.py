@@ -18,7 +18,6 @@ from core.trading.entries import Book, Candidate
 from core.trading.exits import closing_in_flight, is_exit_order
 from core.trading.features import EventFeatures
 from core.trading.freshness import signal_wait
-from core.trading.window import RollingBars
 
 
 class CycleMixin(AccountBase):
@@ -32,13 +31,12 @@ class CycleMixin(AccountBase):
         self, timeframe: str, bar_times: Mapping[str, datetime], features: EventFeatures
     ) -> list[tuple[str, Intent]]:
         """Intents of the strategies on ``timeframe`` for the bars of this event only."""
-        window = self._windows[timeframe]
         found: list[tuple[str, Intent]] = []
         for strategy in self._strategies:
             if self.config.timeframe_of(strategy.name) != timeframe:
                 continue
             try:
-                intents = self._suggest(strategy, timeframe, window, bar_times.keys(), features)
+                intents = self._suggest(strategy, timeframe, bar_times.keys(), features)
             except Exception as exc:  # one broken strategy must not stop the others
                 self._alert(
                     "strategy_error", {"strategy": strategy.name, "error": f"{type(exc).__name__}: {exc}"}
@@ -49,18 +47,14 @@ class CycleMixin(AccountBase):
 
     @staticmethod
     def _suggest(
-        strategy: Strategy,
-        timeframe: str,
-        window: RollingBars,
-        symbols: Collection[str],
-        features: EventFeatures,
+        strategy: Strategy, timeframe: str, symbols: Collection[str], features: EventFeatures
     ) -> list[Intent]:
         # Rules on the latest feature rows equal the rules on the window's features (a test
         # pins it), at a fraction of the cost; other strategies get the window's tail.
         if isinstance(strategy, RuleStrategy):
             frame = features.frame(timeframe, strategy.feature_set, symbols)
             return row_intents(strategy.rules(frame)) if frame.height else []  # one row a symbol
-        frame = window.frame(symbols, last=strategy.warmup)
+        frame = features.window(timeframe).frame(symbols, last=strategy.warmup)
         return strategy.suggest(frame) if frame.height else []
 
     def _gate_entries(

@@ -68,8 +68,7 @@ class EventFeatures:
 
     def __init__(self, windows: Mapping[str, RollingBars]) -> None:
         self._windows = windows
-        self._rows: dict[tuple[str, FeatureSetName, str], FeatureRow] = {}
-        self._done: set[tuple[str, FeatureSetName, str]] = set()
+        self._rows: dict[tuple[str, FeatureSetName, str], FeatureRow | None] = {}  # None: no row
 
     def window(self, timeframe: str) -> RollingBars:
         return self._windows[timeframe]
@@ -78,28 +77,23 @@ class EventFeatures:
         self, timeframe: str, feature_set: FeatureSetName, symbols: Collection[str]
     ) -> dict[str, FeatureRow]:
         """Features of each symbol's last bar in the ``timeframe`` window (symbols without bars left out)."""
-        missing = [s for s in set(symbols) if (timeframe, feature_set, s) not in self._done]
+        missing = [s for s in set(symbols) if (timeframe, feature_set, s) not in self._rows]
         if missing:
             found = latest_features(self._windows[timeframe], missing, feature_set)
-            for symbol in missing:
-                key = (timeframe, feature_set, symbol)
-                self._done.add(key)
-                if symbol in found:
-                    self._rows[key] = found[symbol]
-        return {s: row for s in symbols if (row := self._rows.get((timeframe, feature_set, s))) is not None}
+            self._rows.update({(timeframe, feature_set, s): found.get(s) for s in missing})
+        return {s: row for s in symbols if (row := self._rows[(timeframe, feature_set, s)]) is not None}
 
     def frame(self, timeframe: str, feature_set: FeatureSetName, symbols: Collection[str]) -> pl.DataFrame:
         """One row per symbol: its last bar and that bar's features (undefined ones null), by symbol."""
         rows = self.rows(timeframe, feature_set, symbols)
-        window = self._windows[timeframe]
         names = sorted(rows)
-        bars = [window.latest(s) for s in names]
+        bars = [self._windows[timeframe].latest(s) or {} for s in names]  # a symbol with a row has a bar
         data: dict[str, Any] = {
             "symbol": pl.Series(names, dtype=pl.String),
-            "ts": pl.Series([b["ts"] if b else None for b in bars], dtype=TS_DTYPE),
+            "ts": pl.Series([b["ts"] for b in bars], dtype=TS_DTYPE),
         }
         for c in PRICE_COLUMNS:
-            data[c] = np.array([b[c] if b and b[c] is not None else np.nan for b in bars], dtype=np.float64)
+            data[c] = pl.Series([b[c] for b in bars], dtype=pl.Float64)
         for f in feature_names(feature_set):
             data[f] = np.array([rows[s][f] for s in names], dtype=np.float64)
         return pl.DataFrame(data, nan_to_null=True)

@@ -1,8 +1,8 @@
-"""The intraday features of one symbol's last bar, in numpy (the live scoring path).
+"""The intraday features of each symbol's last bar, in numpy (the live path: rules and scoring).
 
 Same definitions as ``core.features.intraday`` (``docs/features.md``), evaluated only on the
-last bar of the current session: the polars plan costs milliseconds a call whatever the row
-count, this costs tens of microseconds. A test pins it to the batch ``intraday_features``
+last bar of the current session, for all symbols of an event at once: the polars plan costs
+milliseconds a call whatever the row count, this costs tens of microseconds a symbol. A test pins it to the batch ``intraday_features``
 (1e-9) on every bar of a session, so a change of definition there breaks it here.
 """
 
@@ -90,17 +90,11 @@ def _atr(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     return _wilder(tr, ATR_PERIOD)
 
 
-def latest_intraday_row(window: RollingBars, symbol: str) -> dict[str, float] | None:
-    """``INTRADAY_FEATURES`` of ``symbol``'s last bar (NaN where undefined).
-
-    None when there is no bar, or when a price or volume of the session is missing: the
-    caller then uses the polars expressions, whose null handling this does not copy.
-    """
-    return latest_intraday_rows(window, [symbol]).get(symbol)
-
-
 def latest_intraday_rows(window: RollingBars, symbols: Iterable[str]) -> dict[str, dict[str, float]]:
-    """``latest_intraday_row`` of each of ``symbols`` (those it gives None for are left out).
+    """``INTRADAY_FEATURES`` of each of ``symbols``' last bar (NaN where undefined), by symbol.
+
+    A symbol without a bar, or with a price or volume of the session missing, is left out: the
+    caller then uses the polars expressions, whose null handling this does not copy.
 
     Symbols whose session so far has the same bars (the usual bar event) are computed together,
     one array operation for all of them.

@@ -21,7 +21,7 @@ from core.strategies import (
 )
 from core.trading import RollingBars
 from core.trading.features import EventFeatures, latest_features
-from core.trading.intraday_row import latest_intraday_row
+from core.trading.intraday_row import latest_intraday_rows
 from tests.unit.test_trading_support import minutes, session_bars
 
 SYMBOLS = ("SYNA", "SYNB", "SYNC")
@@ -53,7 +53,7 @@ def test_numpy_latest_row_equals_the_batch_features_on_every_bar(prior: date, da
         ts = frame["ts"][0]
         expected = batch.filter(pl.col("ts") == ts)
         for row in expected.iter_rows(named=True):
-            live = latest_intraday_row(window, row["symbol"])
+            live = latest_intraday_rows(window, [row["symbol"]]).get(row["symbol"])
             assert live is not None
             _assert_row(live, row)
             checked += 1
@@ -67,11 +67,11 @@ def test_a_window_with_a_missing_price_falls_back_to_the_expressions() -> None:
     )
     window = RollingBars(421)
     window.append(holed)
-    assert latest_intraday_row(window, "SYNA") is None
+    assert "SYNA" not in latest_intraday_rows(window, ["SYNA"])
     rows = latest_features(window, ["SYNA"], "intraday")
     batch = intraday_features(window.frame()).row(-1, named=True)
     _assert_row(rows["SYNA"], batch)
-    assert latest_intraday_row(RollingBars(5), "SYNA") is None
+    assert "SYNA" not in latest_intraday_rows(RollingBars(5), ["SYNA"])
 
 
 def test_signals_on_the_live_tail_equal_the_batch_signals() -> None:

@@ -110,7 +110,6 @@ class SimExchange:
         self._store = StateStore(state_path, fsync=config.fsync) if state_path is not None else None
         self._state = self._store.load() if self._store is not None else VenueState()
         self._changes = Changes()
-        self._batching = False
         self._events: dict[AccountId, list[ExecutionEvent]] = {}
 
     @classmethod
@@ -151,6 +150,7 @@ class SimExchange:
         """A new best bid and ask: match the orders it concerns."""
         self._set_quote(quote)
         self._on_update(quote.instrument_id, quote=quote)
+        self._save()
 
     def _set_quote(self, quote: Quote) -> None:
         iid = quote.instrument_id
@@ -164,14 +164,12 @@ class SimExchange:
         instruments in turn (so a combination is priced on every leg's new quote), the state
         saved once."""
         batch = list(quotes)
-        self._batching = True
         try:
             for quote in batch:
                 self._set_quote(quote)
             for quote in batch:
                 self._on_update(quote.instrument_id, quote=quote)
         finally:
-            self._batching = False
             self._save()
 
     def on_bar(self, symbol: str | Instrument, bar: Bar | Mapping[str, Any]) -> None:
@@ -182,6 +180,7 @@ class SimExchange:
         self._register(instrument)
         self._set_mark(instrument.id, prices.close)
         self._on_update(instrument.id, bar=prices)
+        self._save()
 
     def last_quote(self, instrument_id: InstrumentId) -> Quote | None:
         return self._state.quotes.get(instrument_id)
@@ -471,7 +470,6 @@ class SimExchange:
                 if working.ack_in <= 0:
                     working.order = working.order.transition(OrderStatus.ACCEPTED, now)
                     self._emit(account, OrderUpdated(working.order, now))
-        self._save()
 
     def _capacity(
         self, budget: Budget, iid: InstrumentId, side: OrderSide, initial: Decimal | None
@@ -662,8 +660,6 @@ class SimExchange:
 
     def _save(self) -> None:
         """Write what this call changed (one transaction), before the call returns."""
-        if self._batching:
-            return
         if self._store is not None:
             self._store.save(self._state, self._changes)
         self._changes.clear()
