@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import lightgbm
 import ray
+from pydantic import SecretStr
 from ray import serve
 from ray.serve.deployment import Deployment
 from ray.serve.handle import DeploymentHandle
@@ -30,6 +32,7 @@ from serving.options import ServingOptions
 from training.registry import ModelRegistry
 
 __all__ = [
+    "build_app",
     "code_version",
     "connect",
     "current_config",
@@ -37,6 +40,7 @@ __all__ = [
     "is_deployed",
     "promoted_versions",
     "refresh_after_promotion",
+    "serving_config",
     "update_versions",
 ]
 
@@ -111,15 +115,52 @@ def deploy(
     themselves; Serve is started without its HTTP proxy, and an instance already running with a
     proxy on that port is refused (the two would share the port).
     """
+    config = serving_config(registry_root, strategies, options, clock)
+    serve.start(proxy_location="Disabled", controller_options={"runtime_env": {"env_vars": dict(SERVE_ENV)}})
+    _refuse_proxy_on(options.port)
+    return _run(config)
+
+
+def serving_config(
+    registry_root: Path | str,
+    strategies: Sequence[str],
+    options: ServingOptions,
+    clock: Clock | None = None,
+) -> ServingConfig:
+    """The checked ``ServingConfig`` of the promoted models of ``strategies`` (bind and artifacts)."""
     options.check_bind()
     if not strategies:
         raise ValueError("deploy: no strategies to serve")
     registry = ModelRegistry(Path(registry_root), clock or LiveClock())
     versions = promoted_versions(registry, strategies)
     _preflight(registry, versions)
-    serve.start(proxy_location="Disabled", controller_options={"runtime_env": {"env_vars": dict(SERVE_ENV)}})
-    _refuse_proxy_on(options.port)
-    return _run(ServingConfig.build(registry_root, strategies, options, versions))
+    return ServingConfig.build(registry_root, strategies, options, versions)
+
+
+def build_app(args: Mapping[str, str]) -> Any:
+    """Serve's application builder (``serving.deploy:build_app``) for ``serve run`` and KubeRay.
+
+    ``args`` (all strings, as serveConfigV2 gives them): ``registry_root``, ``strategies``
+    (comma-separated), and optionally ``host``, ``port``, ``replicas``. The bearer token is read
+    from ``RAYDESK_SERVE__TOKEN`` only: ``args`` are shown in Serve's status. The cluster's Serve
+    must run without its proxy (``proxy_location: Disabled``): the replicas
+    listen there themselves.
+    """
+    unknown = set(args) - {"registry_root", "strategies", "host", "port", "replicas"}
+    if unknown or "registry_root" not in args or "strategies" not in args:
+        raise ConfigError(
+            "build_app: args need registry_root and strategies (optional host, port, replicas); "
+            f"unknown: {sorted(unknown)}"
+        )
+    token = os.environ.get("RAYDESK_SERVE__TOKEN")
+    options = ServingOptions(
+        host=args.get("host", "127.0.0.1"),
+        port=int(args.get("port", "8000")),
+        num_replicas=int(args.get("replicas", "1")),
+        token=SecretStr(token) if token else None,
+    )
+    strategies = [s.strip() for s in args["strategies"].split(",") if s.strip()]
+    return _application(serving_config(args["registry_root"], strategies, options))
 
 
 def _refuse_proxy_on(port: int) -> None:

@@ -89,7 +89,9 @@ def build_api(endpoint: ScoringEndpoint) -> FastAPI:
         """Served strategies, their promoted and loaded versions and their metrics."""
         return json_response(endpoint.models(request.headers.get("authorization")))
 
+    # "/-/healthz" is the path KubeRay probes on a pod's serve port to route traffic to it.
     @api.get("/healthz")
+    @api.get("/-/healthz", include_in_schema=False)
     async def healthz() -> Response:
         """Liveness: the replica answers (and says which one, to tell a reconfigure from a restart)."""
         return json_response(endpoint.health())

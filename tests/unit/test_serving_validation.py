@@ -364,6 +364,8 @@ def test_the_raw_route_and_the_fastapi_routes_share_the_error_contract(tmp_path:
             assert (await http.get("/v1/score/s")).status_code == 405
             assert (await http.post("/v1/score/s/x", json={})).status_code == 404
             assert (await http.get("/healthz")).json() == {"status": "ok", "replica": "r1"}
+            # KubeRay's probe path for routing traffic to a pod's serve port
+            assert (await http.get("/-/healthz")).json() == {"status": "ok", "replica": "r1"}
             assert (await http.get("/readyz")).status_code == 200
             assert (await http.delete("/v1/models")).status_code == 405
 
