@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.postgres_server"]  # the postgres_server fixture
+
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[Any]:

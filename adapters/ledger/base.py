@@ -36,11 +36,16 @@ class LedgerBase:
         self.path = Path(path)
         self._clock: Clock = clock or LiveClock()
         self._lock = threading.RLock()
-        self._conn = connect(self.path, timeout_seconds)
+        self._conn = self._open(path, timeout_seconds)
         self._transactions = Transactions(self._conn, self._lock)
         self.schema_version = migrate(self._conn, self._now(), schema_version)
 
     # -- plumbing --------------------------------------------------------------------------
+    @staticmethod
+    def _open(location: str | Path, timeout_seconds: float) -> sqlite3.Connection:
+        """The database connection (``PostgresLedger`` opens its own)."""
+        return connect(Path(location), timeout_seconds)
+
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         return self._transactions.transaction()
 

@@ -54,11 +54,16 @@ class SqliteRunStore:
     def __init__(self, path: str | Path, timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._conn = connect(self.path, timeout_seconds)
+        self._conn = self._open(path, timeout_seconds)
         self._transactions = Transactions(self._conn, self._lock)
         with self._lock:
             for statement in _SCHEMA:
                 self._conn.execute(statement)
+
+    @staticmethod
+    def _open(location: str | Path, timeout_seconds: float) -> sqlite3.Connection:
+        """The database connection (``PostgresRunStore`` opens its own)."""
+        return connect(Path(location), timeout_seconds)
 
     def close(self) -> None:
         with self._lock:

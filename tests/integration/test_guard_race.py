@@ -3,7 +3,8 @@
 Each cycle has its own ledger connection on one shared ledger file, its own broker client and
 its own signal (so client-id deduplication cannot hide a race: only the guard can stop the
 second trade). Both wait on a barrier, then execute at once. Racing processes, racing threads,
-and processes racing ``Ledger.reserve`` directly (past the service's non-atomic pre-check).
+and processes racing ``Ledger.reserve`` directly (past the service's non-atomic pre-check). Each
+race runs on a SQLite file and on a PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -18,22 +19,42 @@ from typing import Any
 import pytest
 
 from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
-from adapters.ledger import SqliteLedger
+from adapters.ledger.postgres import open_ledger
 from core.clock import SimClock
 from core.execution import ExecutionOutcome, ExecutionService
 from core.model import Money, OrderSide, OrderStatus, Price, Quote
 from core.ports.ledger import ReservationOutcome
 from core.risk import RiskContext, RiskEngine
 from tests.integration.crash_trader import ACCOUNT, DAILY, LIMITS, SESSION, SYMBOLS, T0, Signal
+from tests.postgres_server import PostgresServer
 
 REPETITIONS = 20
 CYCLES = 2
 AAPL = SYMBOLS[0]
 
 pytestmark = pytest.mark.timeout(120)
+Location = Path | str
+"""A ledger: a SQLite file or a PostgreSQL URL."""
 
 
-def cycle(path: Path, name: str, barrier: Any, direct: bool = False) -> str:
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[int], Location]:
+    """Makes a fresh, migrated ledger for each run (so the race is on the guard, not the schema)."""
+
+    def make(run: int) -> Location:
+        location: Location
+        if request.param == "sqlite":
+            location = tmp_path / f"ledger-{run}.db"
+        else:
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            location = server.new_database()
+        open_ledger(location, SimClock(T0)).close()
+        return location
+
+    return make
+
+
+def cycle(path: Location, name: str, barrier: Any, direct: bool = False) -> str:
     """One trading cycle: set up, wait for the others, execute a once-per-day signal."""
     clock = SimClock(T0 + timedelta(minutes=15))
     exchange = SimExchange(SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE, fsync=False), clock)
@@ -41,7 +62,7 @@ def cycle(path: Path, name: str, barrier: Any, direct: bool = False) -> str:
     quote = Quote(AAPL.id, Price("190.00"), Price("190.10"), clock.now())
     exchange.on_quote(quote)
     client = SimExecutionClient(exchange, ACCOUNT)
-    with SqliteLedger(path, clock) as ledger:
+    with open_ledger(path, clock) as ledger:
         service = ExecutionService(ACCOUNT, client, ledger, RiskEngine(LIMITS), clock, offset_cents=4)
         suggestion = Signal(0, name, AAPL, OrderSide.BUY, 5, DAILY, True).suggestion(clock.now())
         ctx = RiskContext(clock.now(), True, client.balance(), {}, [], Money(0), {AAPL.id: quote})
@@ -54,11 +75,11 @@ def cycle(path: Path, name: str, barrier: Any, direct: bool = False) -> str:
         return f"{result.outcome.value}:{sent}"
 
 
-def _process_cycle(path: Path, name: str, barrier: Any, direct: bool, results: Any) -> None:
+def _process_cycle(path: Location, name: str, barrier: Any, direct: bool, results: Any) -> None:
     results.put(cycle(path, name, barrier, direct))
 
 
-def race_processes(path: Path, direct: bool = False) -> list[str]:
+def race_processes(path: Location, direct: bool = False) -> list[str]:
     mp = multiprocessing.get_context("fork")
     barrier, results = mp.Barrier(CYCLES), mp.Queue()
     procs = [
@@ -74,7 +95,7 @@ def race_processes(path: Path, direct: bool = False) -> list[str]:
     return sorted(outcomes)
 
 
-def race_threads(path: Path, direct: bool = False) -> list[str]:
+def race_threads(path: Location, direct: bool = False) -> list[str]:
     barrier = threading.Barrier(CYCLES)
     outcomes: list[str] = []
     errors: list[BaseException] = []
@@ -95,16 +116,17 @@ def race_threads(path: Path, direct: bool = False) -> list[str]:
     return sorted(outcomes)
 
 
-def _live_trades(path: Path) -> list[Any]:
-    with SqliteLedger(path, SimClock(T0)) as ledger:
+def _live_trades(path: Location) -> list[Any]:
+    with open_ledger(path, SimClock(T0)) as ledger:
         return [o for o in ledger.orders(ACCOUNT) if o.status.counts_as_trade]
 
 
 @pytest.mark.parametrize("race", [race_processes, race_threads], ids=["processes", "threads"])
-def test_exactly_one_trade_every_run(race: Callable[[Path], list[str]], tmp_path: Path) -> None:
+def test_exactly_one_trade_every_run(
+    race: Callable[[Location], list[str]], new_ledger: Callable[[int], Location]
+) -> None:
     for run in range(REPETITIONS):
-        path = tmp_path / f"ledger-{run}.db"
-        SqliteLedger(path, SimClock(T0)).close()  # migrated up front: the race is on the guard
+        path = new_ledger(run)
         outcomes = race(path)
         assert outcomes == [
             f"{ExecutionOutcome.SKIPPED_GUARD.value}:0",
@@ -114,10 +136,9 @@ def test_exactly_one_trade_every_run(race: Callable[[Path], list[str]], tmp_path
         assert trade.status is OrderStatus.ACCEPTED
 
 
-def test_reserve_itself_is_atomic_across_processes(tmp_path: Path) -> None:
+def test_reserve_itself_is_atomic_across_processes(new_ledger: Callable[[int], Location]) -> None:
     for run in range(REPETITIONS):
-        path = tmp_path / f"ledger-{run}.db"
-        SqliteLedger(path, SimClock(T0)).close()
+        path = new_ledger(run)
         outcomes = race_processes(path, direct=True)
         assert outcomes == sorted([ReservationOutcome.GUARD_HELD.value, ReservationOutcome.RESERVED.value])
         assert len(_live_trades(path)) == 1

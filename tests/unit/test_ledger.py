@@ -1,4 +1,8 @@
-"""The SQLite ledger on real files: pragmas, migrations, orders, fills, positions, events."""
+"""The ledger on real databases: pragmas, migrations, orders, fills, positions, events.
+
+Every test that is not about SQLite itself runs twice: on a SQLite file and on a fresh database
+of a real PostgreSQL server (``tests/postgres_server.py``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import pytest
 
 from adapters.ledger import LATEST_VERSION, SqliteLedger
 from adapters.ledger.connection import Transactions, connect
+from adapters.ledger.postgres import is_postgres_url, open_ledger
 from core.clock import SimClock
 from core.errors import DataError
 from core.model import (
@@ -38,6 +43,7 @@ from core.model import (
     StrategyId,
 )
 from core.ports.ledger import NOT_RECEIVED_BY_BROKER, GuardKey, Ledger, ReservationOutcome, SnapshotKind
+from tests.postgres_server import PostgresServer
 
 T0 = datetime(2025, 11, 3, 15, 0, tzinfo=UTC)
 ACCOUNT = AccountId("acct-1")
@@ -51,11 +57,37 @@ def clock() -> SimClock:
     return SimClock(T0)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a fresh ledger lives: a SQLite file, or a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return tmp_path / "ledger.db"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
 @pytest.fixture
-def ledger(tmp_path: Path, clock: SimClock) -> Iterator[SqliteLedger]:
+def ledger(location: str | Path, clock: SimClock) -> Iterator[SqliteLedger]:
+    led = open_ledger(location, clock)
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path: Path, clock: SimClock) -> Iterator[SqliteLedger]:
     led = SqliteLedger(tmp_path / "ledger.db", clock)
     yield led
     led.close()
+
+
+def schema_versions(location: str | Path) -> list[int]:
+    sql = "SELECT version FROM schema_version ORDER BY version"
+    if is_postgres_url(location):
+        import psycopg
+
+        with psycopg.connect(str(location)) as conn:
+            return [r[0] for r in conn.execute(sql)]
+    return [r[0] for r in sqlite3.connect(location).execute(sql)]
 
 
 def order(signal: str, strategy: StrategyId = STRATEGY, qty: int = 10) -> Order:
@@ -80,30 +112,27 @@ def fill(n: int, side: OrderSide, qty: str, price: str, cid: str = "rd-x") -> Fi
 
 
 # -- durability settings and migrations ------------------------------------------------------
-def test_wal_and_full_sync_are_set(ledger: SqliteLedger) -> None:
-    assert ledger.pragma("journal_mode") == "wal"
-    assert ledger.pragma("synchronous") == 2  # FULL
+def test_wal_and_full_sync_are_set(sqlite_ledger: SqliteLedger) -> None:
+    assert sqlite_ledger.pragma("journal_mode") == "wal"
+    assert sqlite_ledger.pragma("synchronous") == 2  # FULL
 
 
 def test_satisfies_the_port(ledger: SqliteLedger) -> None:
     assert isinstance(ledger, Ledger)
 
 
-def test_fresh_file_is_migrated_to_latest(ledger: SqliteLedger) -> None:
+def test_fresh_file_is_migrated_to_latest(ledger: SqliteLedger, location: str | Path) -> None:
     assert ledger.schema_version == LATEST_VERSION == 2
-    rows = sqlite3.connect(ledger.path).execute("SELECT version FROM schema_version ORDER BY version")
-    assert [r[0] for r in rows] == [1, 2]
+    assert schema_versions(location) == [1, 2]
 
 
-def test_upgrade_from_v1_keeps_data(tmp_path: Path, clock: SimClock) -> None:
-    path = tmp_path / "old.db"
-    with SqliteLedger(path, clock, schema_version=1) as v1:
+def test_upgrade_from_v1_keeps_data(location: str | Path, clock: SimClock) -> None:
+    with open_ledger(location, clock, schema_version=1) as v1:
         assert v1.schema_version == 1
-        tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
-        assert "orders" in tables and "guards" not in tables
+        assert schema_versions(location) == [1]
         v1.reserve(order("s1"), SESSION)
         assert v1.record_fill(fill(1, OrderSide.BUY, "10", "190"))
-    with SqliteLedger(path, clock) as v2:
+    with open_ledger(location, clock) as v2:
         assert v2.schema_version == 2
         assert v2.get_order(order("s1").client_order_id) is not None
         assert [p.net for p in v2.positions(ACCOUNT)] == [Decimal(10)]
@@ -122,15 +151,14 @@ def test_refuses_a_schema_newer_than_the_code(tmp_path: Path, clock: SimClock) -
         SqliteLedger(path, clock)
 
 
-def test_concurrent_first_opens_migrate_once(tmp_path: Path, clock: SimClock) -> None:
-    path = tmp_path / "shared.db"
+def test_concurrent_first_opens_migrate_once(location: str | Path, clock: SimClock) -> None:
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
 
     def open_it() -> None:
         barrier.wait()
         try:
-            SqliteLedger(path, clock).close()
+            open_ledger(location, clock).close()
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -140,8 +168,7 @@ def test_concurrent_first_opens_migrate_once(tmp_path: Path, clock: SimClock) ->
     for t in threads:
         t.join()
     assert errors == []
-    rows = sqlite3.connect(path).execute("SELECT version FROM schema_version ORDER BY version")
-    assert [r[0] for r in rows] == [1, 2]
+    assert schema_versions(location) == [1, 2]
 
 
 # -- orders ----------------------------------------------------------------------------------
@@ -251,7 +278,7 @@ def test_recording_a_fill_twice_is_a_no_op(ledger: SqliteLedger) -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_positions_equal_the_fold_of_fills(tmp_path: Path, clock: SimClock, seed: int) -> None:
+def test_positions_equal_the_fold_of_fills(location: str | Path, clock: SimClock, seed: int) -> None:
     rng = random.Random(seed)
     instruments: list[Instrument] = [
         AAPL,
@@ -272,7 +299,7 @@ def test_positions_equal_the_fold_of_fills(tmp_path: Path, clock: SimClock, seed
         )
         for i in range(40)
     ]
-    with SqliteLedger(tmp_path / f"fold{seed}.db", clock) as led:
+    with open_ledger(location, clock) as led:
         for f in fills + rng.sample(fills, 10):  # replays are no-ops
             led.record_fill(f)
         expected: dict[str, Position] = {}
@@ -337,8 +364,10 @@ def test_events_have_consecutive_sequence_numbers(ledger: SqliteLedger) -> None:
 
 
 # -- batches ---------------------------------------------------------------------------------
-def test_a_batch_is_one_commit_seen_by_others_only_when_it_ends(ledger: SqliteLedger, tmp_path: Path) -> None:
-    other = SqliteLedger(tmp_path / "ledger.db")
+def test_a_batch_is_one_commit_seen_by_others_only_when_it_ends(
+    ledger: SqliteLedger, location: str | Path
+) -> None:
+    other = open_ledger(location)
     try:
         with ledger.batch():
             assert ledger.reserve(order("a"), SESSION).outcome is ReservationOutcome.RESERVED
