@@ -28,6 +28,7 @@ from typing import Any
 
 from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
 from adapters.ledger import SqliteLedger
+from adapters.ledger.postgres import open_ledger
 from core.clock import SimClock
 from core.execution import ExecutionService, Reconciler
 from core.model import (
@@ -47,6 +48,8 @@ from core.model import (
 from core.risk import RiskContext, RiskEngine, RiskLimits
 
 ACCOUNT = AccountId("crash-acct")
+LEDGER_URL_FILE = "ledger.url"
+"""A workdir with this file keeps its ledger in the PostgreSQL database it names."""
 T0 = datetime(2025, 11, 3, 14, 45, tzinfo=UTC)
 SESSION = date(2025, 11, 3)
 SYMBOLS = (Equity("AAPL"), Equity("MSFT"))
@@ -172,7 +175,13 @@ def open_venue(workdir: Path, clock: SimClock | None = None) -> Venue:
     exchange = SimExchange(config, clock, workdir / "venue.pkl")
     exchange.open_account(ACCOUNT, Money(1_000_000), margin=True)
     client = SimExecutionClient(exchange, ACCOUNT)
-    return Venue(clock, exchange, client, SqliteLedger(workdir / "ledger.db", clock))
+    return Venue(clock, exchange, client, open_ledger(ledger_location(workdir), clock))
+
+
+def ledger_location(workdir: Path) -> Path | str:
+    """The ledger of ``workdir``: the PostgreSQL URL in its ``ledger.url``, else a SQLite file."""
+    url_file = workdir / LEDGER_URL_FILE
+    return url_file.read_text().strip() if url_file.exists() else workdir / "ledger.db"
 
 
 def _context(venue: Venue) -> RiskContext:

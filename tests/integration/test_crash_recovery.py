@@ -8,7 +8,7 @@ reopens venue and ledger, runs the Reconciler and finishes the session (``run_se
 start-up and recovery are one path), and checks: one venue order per signal that traded (the
 same set as an uninterrupted run), every venue fill in the ledger and no other, ledger
 positions equal to the venue's, order states equal, no PENDING order left, no discrepancy, and
-the once-per-day guard held. A few runs kill a freshly started interpreter after a seeded delay
+the once-per-day guard held (on a SQLite ledger, and for some seeds on PostgreSQL). A few runs kill a freshly started interpreter after a seeded delay
 instead, to hit arbitrary instants (inside a ledger commit or a venue state write).
 """
 
@@ -28,10 +28,13 @@ from pathlib import Path
 import pytest
 
 from core.model import ClientOrderId, OrderStatus
-from tests.integration.crash_trader import ACCOUNT, DAILY, T0, open_venue, run_session
+from tests.integration.crash_trader import ACCOUNT, DAILY, LEDGER_URL_FILE, T0, open_venue, run_session
+from tests.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = range(6)
+POSTGRES_SEEDS = range(2)
+"""Seeds also run with the ledger on PostgreSQL (the same kills, the same checks)."""
 FORKED_KILLS_PER_SEED = 10
 TIMED_KILLS = 6
 LONG_AGO = T0 - timedelta(days=1)
@@ -106,9 +109,11 @@ def assert_recovered(workdir: Path, expected: frozenset[ClientOrderId]) -> None:
         venue.ledger.close()
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("seed", "ledger"), [*((s, "sqlite") for s in SEEDS), *((s, "postgres") for s in POSTGRES_SEEDS)]
+)
 def test_sigkill_at_seeded_checkpoints_then_recover(
-    seed: int, references: dict[int, Reference], tmp_path: Path
+    seed: int, ledger: str, references: dict[int, Reference], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     ref = references[seed]
     rng = random.Random(seed)
@@ -116,6 +121,9 @@ def test_sigkill_at_seeded_checkpoints_then_recover(
     for run, point in enumerate(kill_points(seed, ref.labels)):
         workdir = tmp_path / f"run-{run}"
         workdir.mkdir()
+        if ledger == "postgres":
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            (workdir / LEDGER_URL_FILE).write_text(server.new_database())
         assert crash_in_child(workdir, seed, point) == -signal.SIGKILL
         killed_at.append(ref.labels[point - 1])
         if run % 4 == 3:
@@ -123,6 +131,7 @@ def test_sigkill_at_seeded_checkpoints_then_recover(
             assert crash_in_child(workdir, seed, rng.randint(1, 12)) in (0, -signal.SIGKILL)
         run_session(workdir, seed)
         assert_recovered(workdir, ref.venue_orders)
+        assert (workdir / "ledger.db").exists() == (ledger == "sqlite")
     assert len(killed_at) == FORKED_KILLS_PER_SEED
     assert "venue_ack" in killed_at and "events_taken" in killed_at
 
