@@ -73,9 +73,26 @@ class MarketConfig(Strict):
 
 
 class LedgerConfig(Strict):
-    """The durable ledger (SQLite in WAL mode)."""
+    """The durable ledger: a SQLite file (WAL, full sync) on one machine, PostgreSQL on several."""
 
     path: Path = Field(default=Path("./var/ledger.sqlite3"), description="SQLite database file.")
+    url: SecretStr | None = Field(
+        default=None,
+        description="postgresql:// URL of a PostgreSQL database (secret: it may hold a password); "
+        "when set it replaces the SQLite file, for desks on several nodes.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql://")  # the value itself is never echoed
+        return url
+
+    @property
+    def location(self) -> str | Path:
+        """Where the ledger is: the PostgreSQL URL if set, else the SQLite file."""
+        return self.url.get_secret_value() if self.url is not None else self.path
 
 
 class RedisConfig(Strict):
