@@ -61,10 +61,15 @@ def running_actor(account_id: str) -> Any | None:
         return None
 
 
-def send(settings: Settings, account_id: str, cmd: Mapping[str, Any], timeout_s: float = 30.0) -> Delivery:
-    """Apply ``cmd`` through the running actor, else queue it (see the module docstring)."""
+def send(
+    settings: Settings, account_id: str, cmd: Mapping[str, Any], timeout_s: float = 30.0, *, attach: bool = True
+) -> Delivery:
+    """Apply ``cmd`` through the running actor, else queue it (see the module docstring).
+
+    ``attach=False`` never joins Ray and always queues: a client of a desk's Redis by URL.
+    """
     settings.account(account_id)  # KeyError for an unknown account
-    handle = running_actor(account_id)
+    handle = running_actor(account_id) if attach else None
     if handle is not None:
         import ray
 
