@@ -62,7 +62,12 @@ def running_actor(account_id: str) -> Any | None:
 
 
 def send(
-    settings: Settings, account_id: str, cmd: Mapping[str, Any], timeout_s: float = 30.0, *, attach: bool = True
+    settings: Settings,
+    account_id: str,
+    cmd: Mapping[str, Any],
+    timeout_s: float = 30.0,
+    *,
+    attach: bool = True,
 ) -> Delivery:
     """Apply ``cmd`` through the running actor, else queue it (see the module docstring).
 
