@@ -9,6 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from core.errors import InvalidValue
+from core.scheduling.config import ACTIONS, TaskGroup, build_schedule, parse_duration, parse_when, task_group
+from core.scheduling.defaults import default_schedule
+from core.scheduling.tasks import TaskSpec
+
 __all__ = [
     "DEFAULT_SYMBOLS",
     "DataConfig",
@@ -16,6 +21,7 @@ __all__ = [
     "LedgerConfig",
     "MarketConfig",
     "RedisConfig",
+    "ScheduledTask",
     "SchedulerConfig",
     "ServeConfig",
     "Strict",
@@ -163,6 +169,45 @@ class TrainingConfig(Strict):
     gates: GatesConfig = Field(default_factory=GatesConfig, description="Promotion gates.")
 
 
+class ScheduledTask(Strict):
+    """A group of scheduled actions in seed 001's shape (``docs/scheduling.md``)."""
+
+    enabled: bool = Field(default=True, description="false removes the group (and a default of that name).")
+    time: str = Field(
+        description="New York wall time '08:30', a session time 'open+15m' / 'close-10m', "
+        "'nightly 02:00' or a weekday 'sun 22:00'."
+    )
+    actions: list[str] = Field(min_length=1, description="What to run, in order (see docs/scheduling.md).")
+    strategy: str | None = Field(default=None, description="The strategy of trading_cycle and options_cycle.")
+    every: str | None = Field(default=None, description="Repeat every '10m' / '1h' from time until 'until'.")
+    until: str | None = Field(default=None, description="Last repetition (a session time; default 'close').")
+
+    @field_validator("time")
+    @classmethod
+    def _known_time(cls, when: str) -> str:
+        parse_when(when)  # InvalidValue (a ValueError) says what is wrong
+        return when
+
+    @field_validator("actions")
+    @classmethod
+    def _known_actions(cls, actions: list[str]) -> list[str]:
+        unknown = [a for a in actions if a not in ACTIONS]
+        if unknown:
+            raise ValueError(f"unknown action(s) {unknown} (known: {', '.join(sorted(ACTIONS))})")
+        return actions
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, every: str | None) -> str | None:
+        if every is not None:
+            parse_duration(every)
+        return every
+
+    def group(self, name: str) -> TaskGroup:
+        """The tasks of this group under ``name``."""
+        return task_group(name, self.time, self.actions, self.enabled, self.strategy, self.every, self.until)
+
+
 class SchedulerConfig(Strict):
     """Schedules (session open, flatten, daily reports) run in this time zone."""
 
@@ -170,6 +215,24 @@ class SchedulerConfig(Strict):
     flatten_minutes_before_close: int = Field(
         default=5, ge=0, le=120, description="Minutes before the close at which intraday positions close."
     )
+    tasks: dict[str, ScheduledTask] = Field(
+        default_factory=dict,
+        description="Task groups that replace (same name), remove (enabled = false) or add to the "
+        "default schedule, e.g. [scheduler.tasks.pre_market] time = '08:30', actions = [...].",
+    )
+
+    @model_validator(mode="after")
+    def _groups_build(self) -> Self:
+        for name, task in self.tasks.items():
+            try:
+                task.group(name)
+            except InvalidValue as exc:
+                raise ValueError(f"tasks.{name}.{exc}") from None
+        return self
+
+    def schedule(self) -> list[TaskSpec]:
+        """The desk's schedule: the defaults with the configured groups applied."""
+        return build_schedule(default_schedule(), [t.group(n) for n, t in self.tasks.items()])
 
     @field_validator("timezone")
     @classmethod

@@ -52,7 +52,8 @@ def _session(occ: Occurrence) -> date:
 
 
 def desk_handlers(settings: Settings, paths: DeskPaths, clock: Clock, fan_out: FanOut) -> DeskHandlers:
-    """The default schedule's desk tasks over the settings' stores (see ``cluster.tasks``)."""
+    """The desk tasks over the settings' stores, keyed by kind (see ``cluster.tasks``): a configured
+    task runs the handler of its kind."""
     calendar = MarketCalendar()
     store = BarStore(paths.data_dir)
     ledger = SqliteLedger(settings.ledger.path, clock)
@@ -72,22 +73,22 @@ def desk_handlers(settings: Settings, paths: DeskPaths, clock: Clock, fan_out: F
 
     desk.handlers.update(
         {
-            "premarket.features": lambda o: premarket_features(
+            "feature_refresh": lambda o: premarket_features(
                 settings, paths, clock, store, calendar, o.session
             ),
-            "premarket.universe": lambda o: universe_refresh(
+            "universe_refresh": lambda o: universe_refresh(
                 settings, paths, clock, store, calendar, o.session
             ),
-            "premarket.model_check": lambda o: model_check(
+            "model_check": lambda o: model_check(
                 registry, notifier, clock, trainable_strategies(settings)
             ),
-            "labels.complete": lambda o: complete_labels(settings, paths, store, calendar, _session(o)),
-            "health.check": lambda o: health_check(
+            "label_completion": lambda o: complete_labels(settings, paths, store, calendar, _session(o)),
+            "health_check": lambda o: health_check(
                 settings, paths, clock, ledger, store, notifier, _session(o)
             ),
-            "report.daily": report,
-            "nightly.retrain": retrain,
-            "weekly.refresh": lambda o: weekly_refresh(settings, paths, clock, registry),
+            "daily_report": report,
+            "retrain": retrain,
+            "weekly_refresh": lambda o: weekly_refresh(settings, paths, clock, registry),
         }
     )
     return desk

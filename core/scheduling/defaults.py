@@ -37,13 +37,13 @@ def default_schedule() -> list[TaskSpec]:
     pre_market = AtClock(time(8, 30))
     return [
         TaskSpec(
-            "premarket.features", "feature_refresh", pre_market, DESK, _RUN_ONCE, ValidUntil.SESSION_CLOSE
+            "pre_market.features", "feature_refresh", pre_market, DESK, _RUN_ONCE, ValidUntil.SESSION_CLOSE
         ),
         TaskSpec(
-            "premarket.universe", "universe_refresh", pre_market, DESK, _RUN_ONCE, ValidUntil.SESSION_CLOSE
+            "pre_market.universe", "universe_refresh", pre_market, DESK, _RUN_ONCE, ValidUntil.SESSION_CLOSE
         ),
         TaskSpec(
-            "premarket.model_check", "model_check", pre_market, DESK, _RUN_ONCE, ValidUntil.SESSION_CLOSE
+            "pre_market.model_check", "model_check", pre_market, DESK, _RUN_ONCE, ValidUntil.SESSION_CLOSE
         ),
         # The seed's 13:15/14:15 UTC are 08:15/09:15 ET in winter, before the open: anchor on it.
         TaskSpec(

@@ -81,9 +81,9 @@ def every(first: str, last: str, minutes: int) -> list[str]:
 
 
 NORMAL_DAY = [
-    ("08:30", "premarket.features"),
-    ("08:30", "premarket.universe"),
-    ("08:30", "premarket.model_check"),
+    ("08:30", "pre_market.features"),
+    ("08:30", "pre_market.universe"),
+    ("08:30", "pre_market.model_check"),
     ("09:45", "trade.intraday_mean_reversion.1"),
     ("10:00", "trade.swing_trend_following"),
     ("10:15", "trade.intraday_mean_reversion.2"),
@@ -126,9 +126,9 @@ def test_early_close_moves_session_anchored_tasks() -> None:
     assert CAL.is_early_close(d)
     occs = day_occurrences(scheduler(), d)
     assert singles(occs) == [
-        ("08:30", "premarket.features"),
-        ("08:30", "premarket.universe"),
-        ("08:30", "premarket.model_check"),
+        ("08:30", "pre_market.features"),
+        ("08:30", "pre_market.universe"),
+        ("08:30", "pre_market.model_check"),
         ("09:45", "trade.intraday_mean_reversion.1"),
         ("10:00", "trade.swing_trend_following"),
         ("10:15", "trade.intraday_mean_reversion.2"),
@@ -165,7 +165,7 @@ def test_weekend_has_only_nightly_and_weekly() -> None:
     assert [(hm(o.due), o.task.name, o.session) for o in sun] == [("22:00", "weekly.refresh", None)]
     # Monday 02:00 follows no session: nothing fires before the pre-market tasks.
     monday = day_occurrences(s, date(2025, 12, 1))
-    assert monday[0].task.name == "premarket.features"
+    assert monday[0].task.name == "pre_market.features"
 
 
 @pytest.mark.parametrize(
@@ -232,7 +232,7 @@ def test_next_due_and_due() -> None:
     nxt = s.next_due(et(2025, 11, 28, 15, 0))
     assert nxt is not None and (nxt.task.name, nxt.due) == ("nightly.retrain", et(2025, 11, 29, 2, 0))
     nxt = s.next_due(et(2025, 11, 27, 3, 0))
-    assert nxt is not None and (nxt.task.name, nxt.due) == ("premarket.features", et(2025, 11, 28, 8, 30))
+    assert nxt is not None and (nxt.task.name, nxt.due) == ("pre_market.features", et(2025, 11, 28, 8, 30))
     now = et(2025, 11, 24, 9, 45)
     last = {o.task.name: o.due for o in s.occurrences(now - timedelta(days=7), now)}
     assert [o.task.name for o in s.due(now, last)] == ["trade.intraday_mean_reversion.1", "trade.trident"]
@@ -263,16 +263,16 @@ def test_down_for_a_session_restart_next_morning() -> None:
     assert named(run) == [
         ("11-24 17:30", "labels.complete"),  # valid until superseded
         ("11-24 18:00", "report.daily"),
-        ("11-25 08:30", "premarket.features"),  # valid until Tuesday's close
-        ("11-25 08:30", "premarket.universe"),
-        ("11-25 08:30", "premarket.model_check"),
+        ("11-25 08:30", "pre_market.features"),  # valid until Tuesday's close
+        ("11-25 08:30", "pre_market.universe"),
+        ("11-25 08:30", "pre_market.model_check"),
     ]
     reasons = {(m.occurrence.task.name, m.occurrence.due): m.reason for m in missed}
     assert reasons[("snapshot.positions", et(2025, 11, 24, 16, 5))].startswith("expired")
     assert reasons[("health.check", et(2025, 11, 24, 17, 45))].startswith("expired")
     assert reasons[("nightly.retrain", et(2025, 11, 25, 2, 0))].startswith("expired")
     assert reasons[("flatten.2", et(2025, 11, 24, 15, 50))] == "expired: session 2025-11-24 closed"
-    assert reasons[("premarket.features", et(2025, 11, 24, 8, 30))] == "superseded by a later occurrence"
+    assert reasons[("pre_market.features", et(2025, 11, 24, 8, 30))] == "superseded by a later occurrence"
     # Trading cycles are never run late: Monday's and Tuesday's early ones are missed.
     late_trades = [n for n, d in reasons if n.startswith("trade.")]
     assert Counter(late_trades) == {
@@ -396,9 +396,9 @@ def test_a_task_that_never_ran_was_not_missed() -> None:
     ]
     run, _ = scheduler(first_lookback=timedelta(hours=2)).catch_up(now, {})
     assert [o.task.name for o in run][:3] == [
-        "premarket.features",
-        "premarket.universe",
-        "premarket.model_check",
+        "pre_market.features",
+        "pre_market.universe",
+        "pre_market.model_check",
     ]
     with pytest.raises(InvalidValue):
         scheduler(first_lookback=timedelta(minutes=-1))
@@ -433,14 +433,14 @@ def test_runner_records_ok_failed_and_skipped_and_continues_after_a_failure() ->
         raise SkipTask("no model to check")
 
     runner, store = make_runner(
-        clock, {"premarket.features": boom, "universe_refresh": ok, "premarket.model_check": nothing}
+        clock, {"pre_market.features": boom, "universe_refresh": ok, "pre_market.model_check": nothing}
     )
     records = runner.run_pending()
-    assert calls == ["premarket.features", "premarket.universe", "premarket.model_check"]
+    assert calls == ["pre_market.features", "pre_market.universe", "pre_market.model_check"]
     assert [(r.task, r.status, r.detail) for r in records] == [
-        ("premarket.features", RunStatus.FAILED, "RuntimeError: feature store unavailable"),
-        ("premarket.universe", RunStatus.OK, "premarket.universe done"),
-        ("premarket.model_check", RunStatus.SKIPPED, "no model to check"),
+        ("pre_market.features", RunStatus.FAILED, "RuntimeError: feature store unavailable"),
+        ("pre_market.universe", RunStatus.OK, "pre_market.universe done"),
+        ("pre_market.model_check", RunStatus.SKIPPED, "no model to check"),
     ]
     assert store.list() == records
     assert all(r.session == date(2025, 11, 24) and r.started == clock.now() for r in records)
