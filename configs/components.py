@@ -54,6 +54,13 @@ class DataConfig(Strict):
     seed: int = Field(default=7, description="Seed of the deterministic synthetic market.")
     start: date = Field(default=date(2023, 1, 3), description="First session of the history (inclusive).")
     end: date = Field(default=date(2024, 12, 31), description="Last session of the history (inclusive).")
+    earnings_blackout_sessions: int = Field(
+        default=2,
+        ge=0,
+        le=20,
+        description="No new entry within this many sessions before or after a symbol's earnings "
+        "(dates from `raydesk data import-earnings`; 0 turns the blackout off).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -135,3 +135,29 @@ def info(data_dir: DataDirOption = None) -> None:
 
 def _fmt(ts: datetime | None) -> str:
     return "-" if ts is None else f"{ts:%Y-%m-%d %H:%M}"
+
+
+@app.command("import-earnings")
+def import_earnings_cmd(
+    path: Annotated[
+        Path, typer.Argument(help="CSV of earnings dates: a symbol and a date (YYYY-MM-DD) column.")
+    ],
+    symbol_column: Annotated[
+        str | None, typer.Option(help="Column of the symbols (default: 'symbol').")
+    ] = None,
+    date_column: Annotated[
+        str | None, typer.Option(help="Column of the report dates (default: 'date').")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import earnings dates: symbols take no new entry within data.earnings_blackout_sessions of them."""
+    from adapters.store.earnings import import_earnings
+
+    try:
+        report = import_earnings(path, data_dir or default_data_dir(), symbol_column, date_column)
+    except DataError as exc:
+        raise _fail(str(exc)) from None
+    Console().print(
+        f"imported {report.rows:,} earnings date(s) of {', '.join(report.symbols) or '-'}; "
+        f"{report.stored:,} stored"
+    )

@@ -14,6 +14,7 @@ import polars as pl
 from adapters.market.synthetic import daily_bars
 from adapters.notify import NotificationDispatcher
 from adapters.store import BarStore
+from adapters.store.earnings import load_earnings
 from cluster.tasks.common import DeskPaths, merge_partition, session_of, sessions_back, write_json
 from configs import Settings
 from core.calendar import MarketCalendar
@@ -157,6 +158,9 @@ def universe_refresh(
 ) -> str:
     """Rebuild the trading universe from the stored bars and write ``state_dir/universe.json``.
 
+    A symbol within ``data.earnings_blackout_sessions`` of its earnings (imported dates) is
+    excluded for the session, with the reason; every candidate's ``days_to_earnings`` is kept.
+
     Candidates are the configured symbols plus every stored one; daily bars (aggregated from
     1-minute bars when no ``1d`` are stored) of the ``lookback_sessions`` before ``session``
     are judged by ``rules``. The file lists the kept symbols, the excluded ones with their
@@ -173,12 +177,16 @@ def universe_refresh(
     kept: list[str] = []
     excluded: dict[str, str] = {}
     stats: dict[str, dict[str, Any]] = {}
+    earnings = load_earnings(paths.data_dir)
+    blackout_sessions = settings.data.earnings_blackout_sessions
     for symbol in candidates:
         bars = daily.filter(pl.col("symbol") == symbol) if daily.height else daily
         if bars.height == 0:
             excluded[symbol] = "no bars"
             continue
         stats[symbol], reason = _judge(bars, rules)
+        stats[symbol]["days_to_earnings"] = earnings.days_to_earnings(symbol, target, calendar)
+        reason = reason or earnings.blackout(symbol, target, blackout_sessions, calendar)
         if reason is None:
             kept.append(symbol)
         else:

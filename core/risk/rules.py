@@ -46,6 +46,15 @@ def kill_switch(s: Suggestion, ctx: RiskContext, limits: RiskLimits) -> str | No
     return f"trading halted ({ctx.halt_reason or 'kill switch engaged'}); only exits are allowed"
 
 
+def blackout(s: Suggestion, ctx: RiskContext, limits: RiskLimits) -> str | None:
+    """No entry in an underlying blacked out today (earnings, see ``core.earnings``)."""
+    for leg in s.legs:
+        reason = ctx.blackout.get(leg.instrument.underlying)
+        if reason is not None:
+            return f"{leg.instrument.underlying} is blacked out: {reason}"
+    return None
+
+
 def market_closed(s: Suggestion, ctx: RiskContext, limits: RiskLimits) -> str | None:
     return None if ctx.market_open else f"market is closed at {ctx.now.isoformat()}"
 
@@ -153,6 +162,7 @@ def max_exposure_per_symbol(s: Suggestion, ctx: RiskContext, limits: RiskLimits)
 DEFAULT_RULES: tuple[RiskRule, ...] = (
     RiskRule("kill_switch", kill_switch, applies_to_exits=False),
     RiskRule("market_closed", market_closed, applies_to_exits=True),
+    RiskRule("blackout", blackout, applies_to_exits=False),
     RiskRule("stale_quote", stale_quote, applies_to_exits=True),
     RiskRule("crossed_quote", crossed_quote, applies_to_exits=True),
     RiskRule("non_positive_credit", non_positive_credit, applies_to_exits=True),

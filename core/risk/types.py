@@ -54,6 +54,8 @@ class RiskContext:
     quotes: Mapping[InstrumentId, Quote] = field(default_factory=dict)
     halted: bool = False
     halt_reason: str = ""
+    blackout: Mapping[str, str] = field(default_factory=dict)
+    """Underlyings that take no new entry now, with the reason (e.g. earnings in 1 session)."""
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:

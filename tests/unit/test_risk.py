@@ -168,6 +168,7 @@ def test_rule_order_is_documented_order() -> None:
     assert [r.name for r in DEFAULT_RULES] == [
         "kill_switch",
         "market_closed",
+        "blackout",
         "stale_quote",
         "crossed_quote",
         "non_positive_credit",
@@ -474,6 +475,23 @@ def test_daily_loss_limit_boundary() -> None:
         "daily_loss_limit",
         "daily P&L -1,000.00 USD is at or below the loss limit of -1,000.00 USD",
     )
+
+
+# -- blackout --------------------------------------------------------------------------------------
+
+
+def test_a_blacked_out_underlying_takes_no_entry_but_can_be_exited() -> None:
+    c = ctx(
+        blackout={"AAPL": "earnings on 2025-11-04 in 1 session(s) (blackout of 2)"},
+        positions=positions(pos(AAPL, 10)),
+    )
+    d = ENGINE.check(single(), c)
+    assert (d.rule, d.reason) == (
+        "blackout",
+        "AAPL is blacked out: earnings on 2025-11-04 in 1 session(s) (blackout of 2)",
+    )
+    assert ENGINE.check(single(side=SELL, qty=10), c).approved  # closing the position is allowed
+    assert ENGINE.check(single(MSFT), c).rule != "blackout"  # other symbols are not blacked out
 
 
 # -- shorts ----------------------------------------------------------------------------------------
