@@ -1,9 +1,13 @@
-"""The backtest engine: vectorized signals in, an event loop over orders only.
+"""The backtest engine: vectorized signals in, fills from one of two paths, equity rebuilt.
 
-The strategy computes its signal columns once over the whole frame. The engine then visits
-only the bars where something can happen: a signal's fill at the next bar's open, and a
-protective stop or target (found with one numpy scan per trade). Equity per bar is rebuilt
-afterwards from the trades, vectorized. Cost: O(bars) numpy plus O(orders) Python.
+The strategy computes its signal columns once over the whole frame. One symbol without stops
+or targets (the usual parameter-search and benchmark case) takes the vectorised path
+(``one_symbol``): numpy pairs entries with exits and a loop of a few float operations per
+round trip carries the cash. Everything else runs the event loop here, which visits only the
+bars where something can happen: a signal's fill at the next bar's open, and a protective stop
+or target (found with one numpy scan per trade). Both give the same fills to the bit (tests
+pin it). Equity per bar is rebuilt afterwards from the fills, vectorized. Cost: O(bars) numpy
+plus O(orders) Python.
 
 Several symbols share one bankroll and ``max_positions``. Fills are processed in timestamp
 order; at one timestamp, fills at the open come before intrabar stop/target fills, exits
@@ -21,52 +25,20 @@ from __future__ import annotations
 
 import heapq
 import math
-import sys
-from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import polars as pl
 
 from core.strategies.base import Strategy, complete_signals
-from training.backtest.fills import Commission, RelativeCommission, market_price, protective_exit
+from training.backtest.columns import BarColumns, SignalOrders
+from training.backtest.config import BacktestConfig, Sizing, entry_size
+from training.backtest.fills import market_price, protective_exit
+from training.backtest.one_symbol import one_symbol_fills
 from training.backtest.result import BacktestResult, build_result
-from training.backtest.state import Ledger, Position, Trade
+from training.backtest.state import BacktestBook, FillRecord, OpenLot
 
-Sizing = Literal["equal_weight", "all_in"]
-# backtesting.py's default order size: "all of the available margin", as a fraction < 1.
-_FULL = 1.0 - sys.float_info.epsilon
 _OPEN, _INTRABAR = 0, 1
 _EXIT, _ENTRY = 0, 1
-
-
-@dataclass(frozen=True, slots=True)
-class BacktestConfig:
-    """Bankroll, limits, costs and sizing of a backtest.
-
-    ``sizing``: ``"equal_weight"`` spends ``min(free cash, equity / max_positions)`` per
-    entry; ``"all_in"`` is backtesting.py's ``buy()`` without a size: the whole free cash,
-    ``int(free * (1 - eps) // (price + commission per unit))``. Sizes are whole units.
-    ``close_at_end`` closes positions still open at their symbol's last close (with costs);
-    otherwise they are reported as open trades, marked to that close, like backtesting.py.
-    """
-
-    bankroll: float = 20_000.0
-    max_positions: int = 5
-    commission: Commission = field(default_factory=RelativeCommission)
-    slippage: float = 0.0
-    sizing: Sizing = "equal_weight"
-    close_at_end: bool = False
-
-    def __post_init__(self) -> None:
-        if not (self.bankroll > 0 and math.isfinite(self.bankroll)):
-            raise ValueError(f"bankroll must be positive, got {self.bankroll}")
-        if self.max_positions < 1:
-            raise ValueError(f"max_positions must be at least 1, got {self.max_positions}")
-        if self.sizing not in ("equal_weight", "all_in"):
-            raise ValueError(f"sizing must be 'equal_weight' or 'all_in', got {self.sizing!r}")
-        if not 0 <= self.slippage < 0.1:
-            raise ValueError(f"slippage must be in [0, 0.1), got {self.slippage}")
 
 
 def run_backtest(
@@ -78,165 +50,152 @@ def run_backtest(
 
 def simulate(signals: pl.DataFrame, config: BacktestConfig, strategy: str = "") -> BacktestResult:
     """Run the engine on a frame of bars with signal columns (see ``core.strategies.base``)."""
-    frame = complete_signals(signals).sort("symbol", "ts")
-    sim = _Simulation(frame, config)
-    sim.run()
-    return build_result(frame, sim.ledger, config.bankroll, strategy)
+    frame = complete_signals(signals)
+    if frame.height == 0:
+        raise ValueError("no bars to backtest")
+    cols = BarColumns.of(frame)
+    if not cols.is_sorted:
+        cols = BarColumns.of(frame.sort("symbol", "ts"))
+    return build_result(cols, run_fills(cols, config), config.bankroll, strategy)
+
+
+def run_fills(cols: BarColumns, config: BacktestConfig) -> FillRecord:
+    """All fills of a run: the vectorised path where it applies, the event loop otherwise.
+
+    The vectorised path covers one symbol without protective exits on strictly increasing
+    timestamps, where no two positions can interact; it gives the event loop's book exactly.
+    """
+    orders = SignalOrders.of(cols)
+    if len(cols.symbols) == 1 and not cols.has_protective and bool(np.all(cols.ts[1:] > cols.ts[:-1])):
+        return one_symbol_fills(cols, orders, config)
+    return event_fills(cols, orders, config)
+
+
+def event_fills(cols: BarColumns, orders: SignalOrders, config: BacktestConfig) -> FillRecord:
+    """All fills of a run from the event loop over orders (any symbols, protective exits)."""
+    sim = _Simulation(cols, config)
+    sim.run(orders)
+    return sim.book.record()
 
 
 class _Simulation:
-    """One run: numpy columns of the sorted frame, the orders in fill order, the ledger."""
+    """One event-loop run: the orders in fill order, the protective-exit heap, the book."""
 
-    def __init__(self, frame: pl.DataFrame, config: BacktestConfig) -> None:
-        if frame.height == 0:
-            raise ValueError("no bars to backtest")
+    def __init__(self, cols: BarColumns, config: BacktestConfig) -> None:
         self.config = config
-        self.ts = frame["ts"].dt.epoch("us").to_numpy()
-        self.open, self.high, self.low, self.close = (
-            frame[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close")
-        )
-        self.stop = frame["stop"].fill_null(np.nan).to_numpy()
-        self.target = frame["target"].fill_null(np.nan).to_numpy()
-        self.has_protective = not (np.isnan(self.stop).all() and np.isnan(self.target).all())
-        self.flags = {
-            c: frame[c].to_numpy() for c in ("entry_long", "exit_long", "entry_short", "exit_short")
-        }
-        sym = frame["symbol"]
-        self.symbols: list[str] = sym.unique(maintain_order=True).to_list()
-        lengths = sym.rle().struct.field("len").to_numpy()
-        self.ends = np.cumsum(lengths)
-        self.starts = self.ends - lengths
-        self.code = np.repeat(np.arange(lengths.size), lengths)
-        self.end = self.ends[self.code]  # one past the last row of each row's symbol
-        self.exit_rows = {
-            True: np.flatnonzero(self.flags["exit_long"]),
-            False: np.flatnonzero(self.flags["exit_short"]),
-        }
-        self.ledger = Ledger(balance=config.bankroll, symbols=self.symbols)
-        # Protective fills: (ts, phase, kind, code, seq, row, price, reason, position id).
+        self.cols = cols
+        self.has_protective = cols.has_protective
+        self.exit_rows = {True: np.flatnonzero(cols.exit_long), False: np.flatnonzero(cols.exit_short)}
+        self.book = BacktestBook(balance=config.bankroll, symbols=cols.symbols)
+        # Protective fills: (ts, phase, kind, code, seq, row, price, reason, lot id).
         self.heap: list[tuple[int, int, int, int, int, int, float, str, int]] = []
         self.seq = 0
 
-    def _orders(self) -> tuple[list[int], ...]:
-        """Signal orders sorted into fill order: (ts, kind, code, fill row, side) columns.
+    def _sorted(self, orders: SignalOrders) -> tuple[list[int], ...]:
+        """Orders sorted into fill order: (ts, kind, code, fill row, side) columns.
 
         ``side`` is, for an exit, 1 (exit long) | 2 (exit short); for an entry, +1 or -1.
         """
-        f = self.flags
-        has_next = np.append(np.arange(1, self.ts.size) < self.end[:-1], False)
-        long_in = f["entry_long"] & ~f["exit_long"]
-        short_in = f["entry_short"] & ~f["exit_short"] & ~long_in
-        exits = np.flatnonzero((f["exit_long"] | f["exit_short"]) & has_next)
-        entries = np.flatnonzero((long_in | short_in) & has_next)
+        c, exits, entries = self.cols, orders.exits, orders.entries
         rows = np.concatenate((exits, entries)) + 1
         kind = np.concatenate((np.full(exits.size, _EXIT), np.full(entries.size, _ENTRY)))
         side = np.concatenate(
             (
-                f["exit_long"][exits].astype(np.int64) | (f["exit_short"][exits].astype(np.int64) << 1),
-                np.where(long_in[entries], 1, -1),
+                c.exit_long[exits].astype(np.int64) | (c.exit_short[exits].astype(np.int64) << 1),
+                np.where(orders.entry_is_long, 1, -1),
             )
         )
-        ts, code = self.ts[rows], self.code[rows]
+        ts, code = c.ts[rows], c.code[rows]
         order = np.lexsort((code, kind, ts))
         return tuple(a[order].tolist() for a in (ts, kind, code, rows, side))
 
-    def run(self) -> None:
-        heap, positions = self.heap, self.ledger.positions
-        for ts, kind, code, row, side in zip(*self._orders(), strict=True):
+    def run(self, orders: SignalOrders) -> None:
+        heap, positions = self.heap, self.book.positions
+        for ts, kind, code, row, side in zip(*self._sorted(orders), strict=True):
             while heap and heap[0][:4] <= (ts, _OPEN, kind, code):
                 self._protective()
             if kind == _EXIT:
-                pos = positions.get(code)
-                if pos is not None and side & (1 if pos.size > 0 else 2):
-                    price = market_price(float(self.open[row]), pos.size < 0, self.config.slippage)
-                    self._close(pos, row, price, "signal")
+                lot = positions.get(code)
+                if lot is not None and side & (1 if lot.size > 0 else 2):
+                    price = market_price(float(self.cols.open[row]), lot.size < 0, self.config.slippage)
+                    self._close(lot, row, price, "signal")
             elif code not in positions:
                 self._entry(code, row, side > 0)
         while heap:
             self._protective()
         self._finish()
 
-    def _push(self, row: int, phase: int, pos_id: int, price: float, reason: str) -> None:
+    def _push(self, row: int, phase: int, lot_id: int, price: float, reason: str) -> None:
         self.seq += 1
-        item = (int(self.ts[row]), phase, _EXIT, int(self.code[row]), self.seq, row, price, reason, pos_id)
+        c = self.cols
+        item = (int(c.ts[row]), phase, _EXIT, int(c.code[row]), self.seq, row, price, reason, lot_id)
         heapq.heappush(self.heap, item)
 
     def _protective(self) -> None:
-        *_, code, _, row, price, reason, pos_id = heapq.heappop(self.heap)
-        pos = self.ledger.positions.get(code)
-        if pos is not None and pos.id == pos_id:
-            self._close(pos, row, price, reason)
+        *_, code, _, row, price, reason, lot_id = heapq.heappop(self.heap)
+        lot = self.book.positions.get(code)
+        if lot is not None and lot.id == lot_id:
+            self._close(lot, row, price, reason)
 
     def _entry(self, code: int, row: int, is_long: bool) -> None:
-        ledger, cfg = self.ledger, self.config
-        if len(ledger.positions) >= cfg.max_positions:
-            ledger.skipped["max_positions"] += 1
+        book, cfg = self.book, self.config
+        if len(book.positions) >= cfg.max_positions:
+            book.skipped["max_positions"] += 1
             return
-        raw = float(self.open[row])
+        raw = float(self.cols.open[row])
         price = market_price(raw, is_long, cfg.slippage)
-        size = self._size(self.symbols[code], raw, price, row)
+        symbol = self.cols.symbols[code]
+        free = book.free_cash()
+        equity = self._equity_before(row) if cfg.sizing == "equal_weight" else free
+        size = entry_size(cfg, symbol, raw, price, free, equity)
         if size <= 0:
-            ledger.skipped["cash"] += 1
+            book.skipped["cash"] += 1
             return
         sign = 1 if is_long else -1
-        commission = cfg.commission(self.symbols[code], sign * size, price)
-        pos = ledger.open(code, row, sign * size, price, commission, int(self.ts[row]))
+        commission = cfg.commission(symbol, sign * size, price)
+        lot = book.open(code, row, sign * size, price, commission, int(self.cols.ts[row]))
         if self.has_protective:
-            self._schedule_protective(pos, row - 1, row)
-
-    def _size(self, symbol: str, raw: float, price: float, row: int) -> int:
-        ledger, cfg = self.ledger, self.config
-        free = ledger.free_cash()
-        if cfg.sizing == "all_in":
-            per_unit = price + cfg.commission(symbol, _FULL, raw) / _FULL
-            size = int((free * 1.0 * _FULL) // per_unit)
-            # backtesting.py cancels an order it cannot pay for rather than shrinking it.
-            return size if size * per_unit <= free else 0
-        budget = min(free, self._equity_before(row) / cfg.max_positions)
-        size = math.floor(budget / price)
-        while size > 0 and size * price + cfg.commission(symbol, size, price) > budget:
-            size -= max(1, math.ceil(cfg.commission(symbol, size, price) / price))
-        return max(size, 0)
+            self._schedule_protective(lot, row - 1, row)
 
     def _equity_before(self, row: int) -> float:
         """Equity with open positions marked at their last close before this bar."""
-        t, equity = self.ts[row], self.ledger.balance
-        for pos in self.ledger.positions.values():
-            lo, hi = int(self.starts[pos.code]), int(self.ends[pos.code])
-            k = lo + int(np.searchsorted(self.ts[lo:hi], t)) - 1
+        c = self.cols
+        t, equity = c.ts[row], self.book.balance
+        for lot in self.book.positions.values():
+            lo, hi = int(c.starts[lot.code]), int(c.ends[lot.code])
+            k = lo + int(np.searchsorted(c.ts[lo:hi], t)) - 1
             if k >= lo:
-                equity += pos.size * (float(self.close[k]) - pos.entry_price)
+                equity += lot.size * (float(c.close[k]) - lot.entry_price)
         return equity
 
-    def _schedule_protective(self, pos: Position, r: int, row: int) -> None:
-        stop, target = float(self.stop[r]), float(self.target[r])
+    def _schedule_protective(self, lot: OpenLot, r: int, row: int) -> None:
+        c = self.cols
+        stop, target = float(c.stop[r]), float(c.target[r])
         if math.isnan(stop) and math.isnan(target):
             return
-        exits = self.exit_rows[pos.is_long]
+        exits = self.exit_rows[lot.is_long]
         k = int(np.searchsorted(exits, row))
         # The position lives at most until the next exit signal (filled one bar later).
-        last = int(exits[k]) if k < len(exits) and exits[k] < self.end[row] else int(self.end[row]) - 1
+        last = int(exits[k]) if k < len(exits) and exits[k] < c.end[row] else int(c.end[row]) - 1
         s = slice(row, last + 1)
-        hit = protective_exit(
-            pos.is_long, stop, target, self.open[s], self.high[s], self.low[s], self.config.slippage
-        )
+        hit = protective_exit(lot.is_long, stop, target, c.open[s], c.high[s], c.low[s], self.config.slippage)
         if hit is not None:
             k_rel, price, at_open, reason = hit
-            self._push(row + k_rel, _OPEN if at_open else _INTRABAR, pos.id, price, reason)
+            self._push(row + k_rel, _OPEN if at_open else _INTRABAR, lot.id, price, reason)
 
-    def _close(self, pos: Position, row: int, price: float, reason: str) -> None:
-        symbol = self.symbols[pos.code]
-        commission = self.config.commission(symbol, -pos.size, price)
-        self.ledger.close(pos, row, price, commission, reason, int(self.ts[row]))
+    def _close(self, lot: OpenLot, row: int, price: float, reason: str) -> None:
+        commission = self.config.commission(self.cols.symbols[lot.code], -lot.size, price)
+        self.book.close(lot, row, price, commission, reason, int(self.cols.ts[row]))
 
     def _finish(self) -> None:
-        for pos in sorted(self.ledger.positions.values(), key=lambda p: p.code):
-            last = int(self.end[pos.entry_row]) - 1
+        c = self.cols
+        for lot in sorted(self.book.positions.values(), key=lambda p: p.code):
+            last = int(c.end[lot.entry_row]) - 1
             if self.config.close_at_end:
-                price = market_price(float(self.close[last]), not pos.is_long, self.config.slippage)
-                self._close(pos, last, price, "end")
+                price = market_price(float(c.close[last]), not lot.is_long, self.config.slippage)
+                self._close(lot, last, price, "end")
             else:
-                self.ledger.mark_open(pos, last, int(self.ts[last]), float(self.close[last]))
+                self.book.mark_open(lot, last, int(c.ts[last]), float(c.close[last]))
 
 
-__all__ = ["BacktestConfig", "Sizing", "Trade", "run_backtest", "simulate"]
+__all__ = ["BacktestConfig", "Sizing", "event_fills", "run_backtest", "run_fills", "simulate"]

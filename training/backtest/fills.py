@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -78,6 +78,14 @@ class SimCommission:
 def market_price(open_: float, is_buy: bool, slippage: float) -> float:
     """A market order's fill at ``open_`` moved against the taker by ``slippage``."""
     return slipped(open_, 1 if is_buy else -1, slippage)
+
+
+def market_prices(prices: F64, is_buy: npt.NDArray[np.bool_], slippage: float) -> F64:
+    """``market_price`` elementwise: the same float operations, so the same results."""
+    if not slippage:
+        return prices  # price * (1 + 0.0) is price
+    signs = np.where(is_buy, 1, -1)
+    return cast(F64, slipped(cast(Any, prices), cast(Any, signs), slippage))
 
 
 def _bar(open_: float, high: float, low: float) -> BarPrices:

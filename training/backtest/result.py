@@ -9,7 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from training.backtest.state import Ledger, Trade
+from training.backtest.columns import BarColumns
+from training.backtest.state import I64, FillRecord, RoundTrips
 from training.metrics import BacktestMetrics, ClosedTrade, compute_metrics
 
 _TS = pl.Datetime("us", "UTC")
@@ -63,29 +64,27 @@ class BacktestResult:
         return compute_metrics(self.equity.select("ts", "equity"), closed)
 
 
-def _trade_frame(trades: list[Trade], symbols: list[str]) -> pl.DataFrame:
-    if not trades:
+def _trade_frame(trips: RoundTrips, symbols: list[str]) -> pl.DataFrame:
+    if len(trips) == 0:
         return pl.DataFrame(schema=TRADE_SCHEMA)
-    return (
-        pl.DataFrame(
-            {
-                "symbol": [symbols[t.code] for t in trades],
-                "entry_ts": [t.entry_ts for t in trades],
-                "exit_ts": [t.exit_ts for t in trades],
-                "side": ["long" if t.size > 0 else "short" for t in trades],
-                "size": [abs(t.size) for t in trades],
-                "entry_price": [t.entry_price for t in trades],
-                "exit_price": [t.exit_price for t in trades],
-                "pnl": [t.pnl for t in trades],
-                "commission": [t.commission for t in trades],
-                "return": [t.ret for t in trades],
-                "exit_reason": [t.reason for t in trades],
-            },
-            schema_overrides={"entry_ts": pl.Int64, "exit_ts": pl.Int64},
-        )
-        .with_columns(pl.col("entry_ts", "exit_ts").cast(_TS))
-        .cast(TRADE_SCHEMA)
-    )
+    size, entry, exit_ = trips.size, trips.entry_price, trips.exit_price
+    notional = np.abs(size) * entry
+    sign = np.where(size > 0, 1.0, -1.0)
+    return pl.DataFrame(
+        {
+            "symbol": pl.Series(symbols, dtype=pl.String).gather(trips.code),
+            "entry_ts": pl.Series(trips.entry_ts).cast(_TS),
+            "exit_ts": pl.Series(trips.exit_ts).cast(_TS),
+            "side": np.where(size > 0, "long", "short"),
+            "size": np.abs(size),
+            "entry_price": entry,
+            "exit_price": exit_,
+            "pnl": size * (exit_ - entry) - trips.commission,
+            "commission": trips.commission,
+            "return": sign * (exit_ / entry - 1.0) - trips.commission / notional,
+            "exit_reason": pl.Series(trips.reason, dtype=pl.String),
+        }
+    ).cast(TRADE_SCHEMA)
 
 
 def _ffill_on(
@@ -98,45 +97,68 @@ def _ffill_on(
     return out
 
 
-def build_result(frame: pl.DataFrame, ledger: Ledger, bankroll: float, strategy: str) -> BacktestResult:
-    """Trades and the per-timestamp equity curve, rebuilt vectorized from the ledger."""
-    ts = frame["ts"].dt.epoch("us").to_numpy()
-    close = frame["close"].to_numpy().astype(np.float64)
-    codes = frame["symbol"].rle_id().to_numpy()
-    if codes[-1] == 0:  # one symbol: its bars are the timeline
+def _last_at_or_before(timeline: I64, log_ts: I64) -> I64:
+    """For each timestamp, the index of the last log entry at or before it (-1: none)."""
+    if log_ts.size and bool(np.all(log_ts[1:] >= log_ts[:-1])):
+        # Sorted log (the usual case): scatter each entry onto its timestamp, carry forward.
+        at = np.searchsorted(timeline, log_ts)
+        last = np.append(at[1:] != at[:-1], True)
+        marks = np.zeros(timeline.size, dtype=np.int64)
+        marks[at[last]] = np.flatnonzero(last) + 1
+        return np.maximum.accumulate(marks) - 1
+    return np.searchsorted(log_ts, timeline, side="right") - 1
+
+
+def build_result(cols: BarColumns, fills: FillRecord, bankroll: float, strategy: str) -> BacktestResult:
+    """Trades and the per-timestamp equity curve, rebuilt vectorized from the fills."""
+    ts, close, codes = cols.ts, cols.close, cols.code
+    if len(cols.symbols) == 1:  # its bars are the timeline
         timeline = ts
+        # Then a bar's row is its place on the timeline (unless timestamps repeat).
+        one_symbol = bool(np.all(ts[1:] > ts[:-1]))
     else:
+        one_symbol = False
         timeline = np.sort(ts)
         timeline = timeline[np.append(True, timeline[1:] != timeline[:-1])]  # np.unique hashes: slow
     n = timeline.size
     # Balance after the last fill at or before each timestamp.
-    k = np.searchsorted(np.asarray(ledger.log_ts, dtype=np.int64), timeline, side="right") - 1
-    balances = np.asarray(ledger.log_balance, dtype=np.float64)
+    k = _last_at_or_before(timeline, fills.log_ts)
+    balances = fills.log_balance
     balance = np.where(k >= 0, balances[np.maximum(k, 0)] if balances.size else bankroll, bankroll)
     unrealized, market_value, gross = np.zeros(n), np.zeros(n), np.zeros(n)
-    everything = [*ledger.trades, *ledger.open_trades]
-    if everything:
-        t_code = np.array([t.code for t in everything])
-        size = np.array([t.size for t in everything], dtype=np.float64)
-        entry = np.array([t.entry_price for t in everything])
-        lo = np.searchsorted(timeline, np.array([t.entry_ts for t in everything]))
+    closed, still_open = fills.closed, fills.still_open
+    if len(closed) + len(still_open):
+        t_code = np.concatenate((closed.code, still_open.code))
+        size = np.concatenate((closed.size, still_open.size)).astype(np.float64)
+        entry = np.concatenate((closed.entry_price, still_open.entry_price))
+        if one_symbol:
+            lo = np.concatenate((closed.entry_row, still_open.entry_row))
+            hi = np.concatenate((closed.exit_row, np.full(len(still_open), n)))
+        else:
+            lo = np.searchsorted(timeline, np.concatenate((closed.entry_ts, still_open.entry_ts)))
+            hi = np.searchsorted(timeline, np.concatenate((closed.exit_ts, still_open.exit_ts)))
+            hi[len(closed) :] = n
         # Held at the close of every bar from the entry bar up to (not including) the exit bar.
-        hi = np.searchsorted(timeline, np.array([t.exit_ts for t in everything]))
-        hi[np.array([t.reason == "open" for t in everything])] = n
+        # One position per symbol at a time, so which trade a symbol holds at each bar is a
+        # segment fill: trade ids scattered at entries, removed at exits, summed up.
+        size_of = np.concatenate(([0.0], size))
+        entry_of = np.concatenate(([0.0], entry))
         for code in np.unique(t_code).tolist():
             mine = np.flatnonzero(t_code == code)
-            # One position per symbol at a time, so the trade held at each bar is a segment fill.
             marks = np.zeros(n + 1, dtype=np.int64)
             np.add.at(marks, lo[mine], mine + 1)
             np.add.at(marks, hi[mine], -(mine + 1))
             held_by = np.cumsum(marks[:n])
-            bars_held = np.flatnonzero(held_by)
-            k = held_by[bars_held] - 1
-            rows = codes == code
-            c = _ffill_on(timeline, ts[rows], close[rows])[bars_held]
-            unrealized[bars_held] += size[k] * (c - entry[k])
-            market_value[bars_held] += size[k] * c
-            gross[bars_held] += np.abs(size[k]) * c
+            held = held_by > 0
+            if one_symbol:
+                c = close
+            else:
+                rows = codes == code
+                c = _ffill_on(timeline, ts[rows], close[rows])
+            held_size = size_of[held_by]
+            unrealized += np.where(held, held_size * (c - entry_of[held_by]), 0.0)
+            market_value += np.where(held, held_size * c, 0.0)
+            gross += np.where(held, np.abs(held_size) * c, 0.0)
     equity = balance + unrealized
     peak = np.maximum.accumulate(equity)
     curve = pl.DataFrame(
@@ -151,8 +173,8 @@ def build_result(frame: pl.DataFrame, ledger: Ledger, bankroll: float, strategy:
     return BacktestResult(
         strategy=strategy,
         bankroll=bankroll,
-        trades=_trade_frame(ledger.trades, ledger.symbols),
-        open_trades=_trade_frame(ledger.open_trades, ledger.symbols),
+        trades=_trade_frame(closed, fills.symbols),
+        open_trades=_trade_frame(still_open, fills.symbols),
         equity=curve,
-        skipped=dict(ledger.skipped),
+        skipped=dict(fills.skipped),
     )

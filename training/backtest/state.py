@@ -1,13 +1,19 @@
-"""The engine's book: open positions, closed trades and the cash ledger (floats, hot path)."""
+"""The engine's book: open lots, round trips as columns, and the cash log (floats, hot path)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
 
 @dataclass(slots=True)
-class Position:
+class OpenLot:
     """An open position in one symbol; ``size`` is signed (negative: short)."""
 
     id: int
@@ -24,36 +30,102 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
-class Trade:
-    """A round trip (or an open position marked at the end, ``reason == "open"``).
+class RoundTrips:
+    """Round trips as columns, one element per trade (or per open lot marked at the end).
 
-    ``pnl`` is net of both commissions; ``ret`` is backtesting.py's ``pl_pct``: the signed price
-    return minus the commissions per unit of entry value.
+    ``size`` is signed; ``commission`` is the total charged (entry plus exit, or the entry's
+    alone for a lot still open); ``reason``: signal, stop, target, end, or open.
     """
 
-    code: int
-    entry_row: int
-    exit_row: int
-    entry_ts: int
-    exit_ts: int
-    size: int
-    entry_price: float
-    exit_price: float
-    pnl: float
-    commission: float
-    ret: float
-    reason: str
+    code: I64
+    entry_row: I64
+    exit_row: I64
+    entry_ts: I64
+    exit_ts: I64
+    size: I64
+    entry_price: F64
+    exit_price: F64
+    commission: F64
+    reason: list[str]
+
+    def __len__(self) -> int:
+        return len(self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """What a run's fills leave behind: the round trips, the lots still open at the end, the
+    cash log (``balance`` after each fill at ``log_ts``) and the entries skipped, by reason."""
+
+    symbols: list[str]
+    closed: RoundTrips
+    still_open: RoundTrips
+    log_ts: I64
+    log_balance: F64
+    skipped: dict[str, int]
 
 
 @dataclass(slots=True)
-class Ledger:
-    """Cash and positions; ``balance`` is cash plus the cost of the open positions."""
+class TripColumns:
+    """Round trips being recorded, one list per ``RoundTrips`` column."""
+
+    code: list[int] = field(default_factory=list)
+    entry_row: list[int] = field(default_factory=list)
+    exit_row: list[int] = field(default_factory=list)
+    entry_ts: list[int] = field(default_factory=list)
+    exit_ts: list[int] = field(default_factory=list)
+    size: list[int] = field(default_factory=list)
+    entry_price: list[float] = field(default_factory=list)
+    exit_price: list[float] = field(default_factory=list)
+    commission: list[float] = field(default_factory=list)
+    reason: list[str] = field(default_factory=list)
+
+    def add(self, lot: OpenLot, row: int, ts: int, price: float, commission: float, reason: str) -> None:
+        self.code.append(lot.code)
+        self.entry_row.append(lot.entry_row)
+        self.exit_row.append(row)
+        self.entry_ts.append(lot.entry_ts)
+        self.exit_ts.append(ts)
+        self.size.append(lot.size)
+        self.entry_price.append(lot.entry_price)
+        self.exit_price.append(price)
+        self.commission.append(commission)
+        self.reason.append(reason)
+
+    def freeze(self) -> RoundTrips:
+        def ints(c: list[int]) -> I64:
+            return np.array(c, dtype=np.int64)
+
+        def floats(c: list[float]) -> F64:
+            return np.array(c, dtype=np.float64)
+
+        return RoundTrips(
+            code=ints(self.code),
+            entry_row=ints(self.entry_row),
+            exit_row=ints(self.exit_row),
+            entry_ts=ints(self.entry_ts),
+            exit_ts=ints(self.exit_ts),
+            size=ints(self.size),
+            entry_price=floats(self.entry_price),
+            exit_price=floats(self.exit_price),
+            commission=floats(self.commission),
+            reason=list(self.reason),
+        )
+
+
+@dataclass(slots=True)
+class BacktestBook:
+    """Cash and open lots; ``balance`` is cash plus the cost of the open lots.
+
+    Every fill appends ``(ts, balance after it)`` to the cash log, from which the equity curve
+    is rebuilt afterwards.
+    """
 
     balance: float
     symbols: list[str]
-    positions: dict[int, Position] = field(default_factory=dict)
-    trades: list[Trade] = field(default_factory=list)
-    open_trades: list[Trade] = field(default_factory=list)
+    positions: dict[int, OpenLot] = field(default_factory=dict)
+    closed: TripColumns = field(default_factory=TripColumns)
+    still_open: TripColumns = field(default_factory=TripColumns)
     log_ts: list[int] = field(default_factory=list)
     log_balance: list[float] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
@@ -63,43 +135,32 @@ class Ledger:
         """Cash not tied up in positions (shorts reserve their entry notional)."""
         return self.balance - sum(abs(p.size) * p.entry_price for p in self.positions.values())
 
-    def _log(self, ts: int) -> None:
+    def open(self, code: int, row: int, size: int, price: float, commission: float, ts: int) -> OpenLot:
+        self._next_id += 1
+        lot = OpenLot(self._next_id, code, row, ts, size, price, commission)
+        self.positions[code] = lot
+        self.balance -= commission
         self.log_ts.append(ts)
         self.log_balance.append(self.balance)
+        return lot
 
-    def open(self, code: int, row: int, size: int, price: float, commission: float, ts: int) -> Position:
-        self._next_id += 1
-        pos = Position(self._next_id, code, row, ts, size, price, commission)
-        self.positions[code] = pos
-        self.balance -= commission
-        self._log(ts)
-        return pos
+    def close(self, lot: OpenLot, row: int, price: float, commission: float, reason: str, ts: int) -> None:
+        del self.positions[lot.code]
+        self.balance += lot.size * (price - lot.entry_price) - commission
+        self.log_ts.append(ts)
+        self.log_balance.append(self.balance)
+        self.closed.add(lot, row, ts, price, lot.entry_commission + commission, reason)
 
-    def close(self, pos: Position, row: int, price: float, commission: float, reason: str, ts: int) -> None:
-        del self.positions[pos.code]
-        self.balance += pos.size * (price - pos.entry_price) - commission
-        self._log(ts)
-        self.trades.append(self._trade(pos, row, ts, price, pos.entry_commission + commission, reason))
+    def mark_open(self, lot: OpenLot, row: int, ts: int, price: float) -> None:
+        """Record a lot still open at the end, marked at ``price`` (no exit commission)."""
+        self.still_open.add(lot, row, ts, price, lot.entry_commission, "open")
 
-    def mark_open(self, pos: Position, row: int, ts: int, price: float) -> None:
-        """Record a position still open at the end, marked at ``price`` (no exit commission)."""
-        self.open_trades.append(self._trade(pos, row, ts, price, pos.entry_commission, "open"))
-
-    @staticmethod
-    def _trade(pos: Position, row: int, ts: int, price: float, commission: float, reason: str) -> Trade:
-        notional = abs(pos.size) * pos.entry_price
-        sign = 1.0 if pos.size > 0 else -1.0
-        return Trade(
-            code=pos.code,
-            entry_row=pos.entry_row,
-            exit_row=row,
-            entry_ts=pos.entry_ts,
-            exit_ts=ts,
-            size=pos.size,
-            entry_price=pos.entry_price,
-            exit_price=price,
-            pnl=pos.size * (price - pos.entry_price) - commission,
-            commission=commission,
-            ret=sign * (price / pos.entry_price - 1.0) - commission / notional,
-            reason=reason,
+    def record(self) -> FillRecord:
+        return FillRecord(
+            symbols=self.symbols,
+            closed=self.closed.freeze(),
+            still_open=self.still_open.freeze(),
+            log_ts=np.array(self.log_ts, dtype=np.int64),
+            log_balance=np.array(self.log_balance, dtype=np.float64),
+            skipped=dict(self.skipped),
         )
