@@ -1,0 +1,1 @@
+"""The TUI's panes: desk overview, account, models, tasks, event log."""
