@@ -117,12 +117,30 @@ class TastytradeCredentials(Strict):
     refresh_token: SecretStr | None = Field(default=None, description="OAuth refresh token.")
 
 
+IBKR_LIVE_PORTS = frozenset({7496, 4001})
+"""TWS (7496) and IB Gateway (4001) live-trading API ports; 7497 and 4002 are paper."""
+
+
 class IbkrConnection(Strict):
-    """Where the IB Gateway / TWS listens; it holds the login itself, so nothing here is secret."""
+    """Where the IB Gateway / TWS listens; it holds the login itself, so nothing here is secret.
+
+    Unset fields fall back to ``IBKR_HOST``, ``IBKR_PORT``, ``IBKR_CLIENT_ID`` and
+    ``IBKR_ACCOUNT`` (``adapters.brokers.ibkr.config``). A live port needs ``--live``.
+    """
 
     host: str = Field(default="127.0.0.1", description="IB Gateway or TWS host.")
-    port: int = Field(default=4002, ge=1, le=65535, description="API port (4002: gateway paper).")
+    port: int = Field(
+        default=7497, ge=1, le=65535, description="API port: 7497 TWS paper (default), 7496 TWS live."
+    )
     client_id: int = Field(default=1, ge=0, description="API client id, unique per connection.")
+    account: str = Field(default="", description="IB account code (DU... paper); empty: the only one.")
+
+    @field_validator("port")
+    @classmethod
+    def _live_port_needs_opt_in(cls, port: int) -> int:
+        if port in IBKR_LIVE_PORTS and not _live_allowed.get():
+            raise ValueError(f"port {port} is a live-trading port; it needs the explicit --live opt-in")
+        return port
 
 
 class BrokerCredentials(Strict):

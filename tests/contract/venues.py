@@ -23,10 +23,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from adapters.brokers.ibkr.config import IbkrSettings
+from adapters.brokers.ibkr.execution import IbkrExecution
+from adapters.brokers.ibkr.session import IbSession
 from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
 from core.clock import SimClock
 from core.model import AccountId, Equity, Instrument, InstrumentId, Money, OptionContract, Price, Quote
 from core.ports import Execution
+from simulators import ibkr as ibkr_simulator
+from simulators.ibkr import IbkrSimulator
 
 STARTING_CASH = Money(100_000)
 
@@ -66,6 +71,7 @@ class Venue:
     account_id: AccountId
     equity: Equity
     puts: tuple[OptionContract, OptionContract]
+    close: Callable[[], None] | None = None
 
 
 class SimDriver:
@@ -108,4 +114,42 @@ def sim_venue() -> Venue:
     )
 
 
-VENUE_FACTORIES: dict[str, Callable[[], Venue]] = {"sim": sim_venue}
+class IbkrDriver(SimDriver):
+    """``VenueDriver`` of a ``SimExchange`` behind the fake TWS: changes go through its loop."""
+
+    def __init__(self, exchange: SimExchange, clock: SimClock, handle: IbkrSimulator, adapter: IbkrExecution):
+        super().__init__(exchange, clock)
+        self.handle = handle
+        self.adapter = adapter
+
+    def quote(self, instrument: Instrument, bid: str, ask: str, size: int | None = None) -> None:
+        self.handle.run(lambda: super(IbkrDriver, self).quote(instrument, bid, ask, size))
+
+    def end_session(self) -> None:
+        self.handle.run(super().end_session)
+
+    def settle(self) -> None:
+        self.handle.settle()
+        self.adapter.sync()
+
+
+def ibkr_venue() -> Venue:
+    """The IBKR adapter (ib_async) against the fake TWS with a ``SimExchange`` behind it."""
+    base = sim_venue()
+    assert isinstance(base.driver, SimDriver)
+    exchange, clock = base.driver.exchange, base.driver.clock
+    handle = ibkr_simulator.start(exchange, clock=clock, account_id=base.account_id)
+    settings = IbkrSettings.from_connection(handle.credentials.ibkr, environ={}, connect_timeout=2.0)
+    session = IbSession(settings)
+    adapter = IbkrExecution(session, base.account_id, clock)
+    session.start()
+
+    def close() -> None:
+        session.close()
+        handle.close()
+
+    driver = IbkrDriver(exchange, clock, handle, adapter)
+    return Venue("ibkr", adapter, driver, base.account_id, base.equity, base.puts, close)
+
+
+VENUE_FACTORIES: dict[str, Callable[[], Venue]] = {"sim": sim_venue, "ibkr": ibkr_venue}

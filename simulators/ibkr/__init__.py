@@ -1,0 +1,127 @@
+"""A fake TWS (``FakeTws``) on 127.0.0.1 with the simulated exchange behind it.
+
+``start(exchange, clock=..., account_id=...)`` serves one account over the TWS API socket
+protocol on a free port; the handle's ``credentials`` point the IBKR adapter at it. Tests and
+drivers change the market through the handle (``quote``, ``end_session``, ``run``), so every
+touch of the exchange happens on the server's loop, and inject faults (``code``, ``drop``,
+``refuse``, ``hold_client_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from adapters.brokers.sim import SimExchange
+from configs.accounts import BrokerCredentials, IbkrConnection
+from core.clock import Clock
+from core.model import AccountId, OptionContract, Quote
+from simulators.ibkr.server import FakeTws, con_id_of
+
+__all__ = ["FakeTws", "IbkrSimulator", "con_id_of", "start"]
+
+T = TypeVar("T")
+CODE_TEXT = {
+    1100: "Connectivity between IB and Trader Workstation has been lost.",
+    1101: "Connectivity between IB and TWS has been restored - data lost.",
+    1102: "Connectivity between IB and TWS has been restored - data maintained.",
+    2103: "Market data farm connection is broken:usfarm",
+    2104: "Market data farm connection is OK:usfarm",
+    2105: "HMDS data farm connection is broken:ushmds",
+    2106: "HMDS data farm connection is OK:ushmds",
+    2158: "Sec-def data farm connection is OK:secdefnj",
+}
+
+
+class IbkrSimulator:
+    """A running fake TWS (a ``SimulatorHandle``)."""
+
+    broker = "ibkr"
+
+    def __init__(self, tws: FakeTws, client_id: int) -> None:
+        self.tws = tws
+        self._client_id = client_id
+
+    @property
+    def port(self) -> int:
+        return self.tws.port
+
+    @property
+    def credentials(self) -> BrokerCredentials:
+        connection = IbkrConnection(
+            host=self.tws.host, port=self.tws.port, client_id=self._client_id, account=self.tws.ib_account
+        )
+        return BrokerCredentials(ibkr=connection)
+
+    def run(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the server's loop (where the exchange lives), then send what it caused."""
+
+        def then_pump() -> T:
+            result = work()
+            self.tws.pump()
+            return result
+
+        return self.tws.call(then_pump)
+
+    def quote(self, quote: Quote) -> None:
+        self.run(lambda: self.tws.exchange.on_quote(quote))
+
+    def end_session(self, at: datetime) -> None:
+        self.run(lambda: self.tws.exchange.expire_day_orders(at))
+
+    def list_options(self, contracts: list[OptionContract]) -> None:
+        self.run(lambda: self.tws.list_options(contracts))
+
+    def code(self, code: int, message: str = "") -> None:
+        """Send a connection or farm code to every client (see ``FakeTws.broadcast_code``)."""
+        self.tws.call(lambda: self.tws.broadcast_code(code, message or CODE_TEXT.get(code, "")))
+
+    def drop(self) -> None:
+        """Close every client socket."""
+        self.tws.call(self.tws.drop())
+
+    def refuse(self, refusing: bool = True) -> None:
+        """Stop (True) or resume (False) accepting connections."""
+        self.tws.call(self.tws.refuse(refusing))
+
+    def hold_client_id(self, client_id: int, held: bool = True) -> None:
+        """Pretend another application is connected with ``client_id``."""
+        ids = self.tws.held_client_ids
+        self.tws.call(lambda: ids.add(client_id) if held else ids.discard(client_id))
+
+    @property
+    def place_orders(self) -> int:
+        """New orders received so far (modifications excluded)."""
+        return self.tws.call(lambda: self.tws.place_orders)
+
+    def settle(self, timeout: float = 5.0) -> None:
+        async def flush() -> None:
+            self.tws.pump()
+            for session in list(self.tws.sessions):
+                if not session.writer.is_closing():
+                    await session.writer.drain()
+
+        self.tws.call(flush(), timeout)
+
+    def close(self) -> None:
+        self.tws.close()
+
+
+def start(
+    exchange: SimExchange,
+    *,
+    clock: Clock,
+    account_id: AccountId,
+    market: object | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    client_id: int = 7,
+) -> IbkrSimulator:
+    """Serve ``account_id`` of ``exchange`` as a TWS on ``host:port`` (0: a free port).
+
+    ``market`` (e.g. a ``SyntheticMarket``) supplies option chains with model greeks and bars.
+    """
+    tws = FakeTws(exchange, clock, account_id, market)
+    tws.start(host, port)
+    return IbkrSimulator(tws, client_id)
