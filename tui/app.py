@@ -83,6 +83,8 @@ class DeskApp(App[None]):
         self.selected: str | None = None
         self.last_poll: DeskPoll | None = None
         self.polls_done = 0
+        self.results: list[ActionResult] = []
+        """Every action's outcome, oldest first."""
         self._last_event: str | None = None
         self._last_good: str = ""
         self._polling = False
@@ -155,9 +157,11 @@ class DeskApp(App[None]):
         try:
             self._apply(message.poll)
         finally:
-            delay = 0.0 if self._again else self.interval
-            self._again = False
-            self._timer = self.set_timer(delay, self._start_poll)
+            if self._again:  # asked for while this poll ran: go again now
+                self._again = False
+                self.call_later(self._start_poll)
+            else:
+                self._timer = self.set_timer(self.interval, self._start_poll)
 
     def _apply(self, poll: DeskPoll) -> None:
         if not poll.reachable:
@@ -334,6 +338,7 @@ class DeskApp(App[None]):
 
     def on_action_done(self, message: ActionDone) -> None:
         result = message.result
+        self.results.append(result)
         self.query_one(EventLogView).note(result.summary, "bold green" if result.ok else "bold red")
         self.notify(result.summary, severity="information" if result.ok else "error", timeout=6)
         self.poll_soon()
