@@ -90,6 +90,7 @@ ORDER_TYPE_OF = {
 
 
 BAR_SIZES = {"1 min": "1m", "1 day": "1d"}
+DEEP = 1_000_000.0
 
 
 @runtime_checkable
@@ -354,8 +355,9 @@ class FakeTws:
                 if session.sent.get(req_id) == key:
                     continue
                 session.sent[req_id] = key
-                session.send(*m.tick_price(req_id, 1, float(quote.bid.value), quote.bid_size))
-                session.send(*m.tick_price(req_id, 2, float(quote.ask.value), quote.ask_size))
+                # TWS never quotes a side without size; the exchange's 0 means "deep".
+                session.send(*m.tick_price(req_id, 1, float(quote.bid.value), quote.bid_size or DEEP))
+                session.send(*m.tick_price(req_id, 2, float(quote.ask.value), quote.ask_size or DEEP))
                 if greeks is not None:
                     session.send(
                         *m.option_computation(
@@ -459,7 +461,14 @@ class FakeTws:
         order_id = r.next_int()
         _, instrument, sec_type = self._read_contract(r)
         r.skip(2)  # secIdType, secId
-        action, qty, order_type, limit, aux, tif = r.next_str(), r.next_float(), r.next_str(), r.next_str(), r.next_str(), r.next_str()
+        action, qty, order_type, limit, aux, tif = (
+            r.next_str(),
+            r.next_float(),
+            r.next_str(),
+            r.next_str(),
+            r.next_str(),
+            r.next_str(),
+        )
         r.skip(2)  # ocaGroup, account
         r.skip(2)  # openClose, origin
         order_ref = r.next_str()

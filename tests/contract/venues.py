@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from adapters.brokers.ibkr.config import IbkrSettings
+from adapters.brokers.ibkr.data import IbkrMarketData
 from adapters.brokers.ibkr.execution import IbkrExecution
 from adapters.brokers.ibkr.session import IbSession
 from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
@@ -115,12 +116,19 @@ def sim_venue() -> Venue:
 
 
 class IbkrDriver(SimDriver):
-    """``VenueDriver`` of a ``SimExchange`` behind the fake TWS: changes go through its loop."""
+    """``VenueDriver`` of a ``SimExchange`` behind the fake TWS: changes go through its loop.
 
-    def __init__(self, exchange: SimExchange, clock: SimClock, handle: IbkrSimulator, adapter: IbkrExecution):
+    It also holds the rest of the rig (the TWS ``handle``, the ``session``, the ``data`` port)
+    for the IBKR scenario tests."""
+
+    def __init__(
+        self, exchange: SimExchange, clock: SimClock, handle: IbkrSimulator, session: IbSession, account: AccountId
+    ) -> None:
         super().__init__(exchange, clock)
         self.handle = handle
-        self.adapter = adapter
+        self.session = session
+        self.adapter = IbkrExecution(session, account, clock)
+        self.data = IbkrMarketData(session, clock)
 
     def quote(self, instrument: Instrument, bid: str, ask: str, size: int | None = None) -> None:
         self.handle.run(lambda: super(IbkrDriver, self).quote(instrument, bid, ask, size))
@@ -133,23 +141,24 @@ class IbkrDriver(SimDriver):
         self.adapter.sync()
 
 
-def ibkr_venue() -> Venue:
+def ibkr_venue(market: object | None = None, **timing: float) -> Venue:
     """The IBKR adapter (ib_async) against the fake TWS with a ``SimExchange`` behind it."""
     base = sim_venue()
     assert isinstance(base.driver, SimDriver)
     exchange, clock = base.driver.exchange, base.driver.clock
-    handle = ibkr_simulator.start(exchange, clock=clock, account_id=base.account_id)
-    settings = IbkrSettings.from_connection(handle.credentials.ibkr, environ={}, connect_timeout=2.0)
-    session = IbSession(settings)
-    adapter = IbkrExecution(session, base.account_id, clock)
+    handle = ibkr_simulator.start(exchange, clock=clock, account_id=base.account_id, market=market)
+    timing = {"connect_timeout": 2.0, "backoff_initial": 0.05, "backoff_max": 0.5} | timing
+    settings = IbkrSettings.from_connection(handle.credentials.ibkr, environ={}, **timing)
+    session = IbSession(settings, clock)
+    driver = IbkrDriver(exchange, clock, handle, session, base.account_id)
     session.start()
 
     def close() -> None:
+        driver.data.close()
         session.close()
         handle.close()
 
-    driver = IbkrDriver(exchange, clock, handle, adapter)
-    return Venue("ibkr", adapter, driver, base.account_id, base.equity, base.puts, close)
+    return Venue("ibkr", driver.adapter, driver, base.account_id, base.equity, base.puts, close)
 
 
 VENUE_FACTORIES: dict[str, Callable[[], Venue]] = {"sim": sim_venue, "ibkr": ibkr_venue}

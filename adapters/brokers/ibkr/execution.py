@@ -329,8 +329,11 @@ class IbkrExecution:
         trades = [*await ib.reqOpenOrdersAsync(), *await ib.reqCompletedOrdersAsync(False)]
         for trade in trades:
             await self._adopt(ib, trade)
-        fills = await ib.reqExecutionsAsync(ExecutionFilter())
+        answered = await ib.reqExecutionsAsync(ExecutionFilter())
         await ib.reqCurrentTimeAsync()  # commission reports trail their executions
+        # ib_async files commission reports on the first Fill it made of an execution.
+        kept = {f.execution.execId: f for f in ib.fills()}
+        fills = [kept.get(f.execution.execId, f) for f in answered]
         for fill in sorted(fills, key=lambda f: f.time):
             self._on_exec(None, fill, from_reconcile=True)
         for trade in trades:
