@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import TypeVar
 
 from adapters.brokers.sim import SimExchange
+from adapters.market.synthetic.market import SyntheticMarket
+from adapters.market.synthetic.quotes_bridge import SyntheticOptionChains
 from configs.accounts import BrokerCredentials, IbkrConnection
 from core.clock import Clock
 from core.model import AccountId, OptionContract, Quote
-from simulators.ibkr.server import FakeTws, con_id_of
+from simulators.ibkr.server import BarMarket, ChainMarket, FakeTws, con_id_of
 
 __all__ = ["FakeTws", "IbkrSimulator", "con_id_of", "start"]
 
@@ -120,8 +122,16 @@ def start(
 ) -> IbkrSimulator:
     """Serve ``account_id`` of ``exchange`` as a TWS on ``host:port`` (0: a free port).
 
-    ``market`` (e.g. a ``SyntheticMarket``) supplies option chains with model greeks and bars.
+    ``market`` supplies option chains with their model greeks (``option_chain`` in domain types,
+    or a ``SyntheticMarket``) and historical bars (``bars``).
     """
-    tws = FakeTws(exchange, clock, account_id, market)
+    chains = SyntheticOptionChains(market) if isinstance(market, SyntheticMarket) else market
+    tws = FakeTws(
+        exchange,
+        clock,
+        account_id,
+        chains if isinstance(chains, ChainMarket) else None,
+        market if isinstance(market, BarMarket) else None,
+    )
     tws.start(host, port)
     return IbkrSimulator(tws, client_id)

@@ -162,13 +162,15 @@ class FakeTws:
         exchange: SimExchange,
         clock: Clock,
         account_id: AccountId,
-        market: object | None = None,
+        chains: ChainMarket | None = None,
+        bars: BarMarket | None = None,
         ib_account: str = "DU1234567",
     ) -> None:
         self.exchange = exchange
         self.clock = clock
         self.account_id = account_id
-        self.market = market
+        self.chains = chains
+        self.bars = bars
         self.ib_account = ib_account
         self.host = "127.0.0.1"
         self.port = 0
@@ -344,7 +346,7 @@ class FakeTws:
             for req_id, instrument in list(session.ticks.items()):
                 quote = self.exchange.last_quote(instrument.id)
                 greeks = None
-                if isinstance(instrument, OptionContract) and isinstance(self.market, ChainMarket):
+                if isinstance(instrument, OptionContract) and self.chains is not None:
                     if instrument.underlying not in chains:
                         chains[instrument.underlying] = self._chain(instrument.underlying)
                     greeks = chains[instrument.underlying].get(instrument.id)
@@ -373,10 +375,10 @@ class FakeTws:
                     )
 
     def _chain(self, underlying: str) -> dict[InstrumentId, OptionQuote]:
-        if not isinstance(self.market, ChainMarket):
+        if self.chains is None:
             return {}
         try:
-            chain = self.market.option_chain(underlying, self.clock.now())
+            chain = self.chains.option_chain(underlying, self.clock.now())
         except RaydeskError:
             return {}
         for q in chain:
@@ -739,10 +741,10 @@ class FakeTws:
         self, instrument: Equity, start: datetime, end: datetime, size: str
     ) -> list[tuple[int, float, float, float, float, float]]:
         """Bars of the market (``SyntheticMarket.bars``) in ``[start, end)``, if it has them."""
-        if not isinstance(self.market, BarMarket) or size not in BAR_SIZES:
+        if self.bars is None or size not in BAR_SIZES:
             return []
         try:
-            frame = self.market.bars(instrument.symbol, start, end, BAR_SIZES[size])
+            frame = self.bars.bars(instrument.symbol, start, end, BAR_SIZES[size])
         except RaydeskError:
             return []
         return [

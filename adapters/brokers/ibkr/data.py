@@ -192,14 +192,20 @@ class IbkrMarketData:
                 _size(ticker.askSize),
             )
             with self._lock:
-                if self._quotes.get(instrument.id) == quote:
-                    continue
-                self._quotes[instrument.id] = quote
-                self._new_quotes.append(quote)
+                last = self._quotes.get(instrument.id)
+                if last is None or _book(last) != _book(quote):
+                    self._quotes[instrument.id] = quote
+                    self._new_quotes.append(quote)
                 greeks = ticker.modelGreeks
                 if isinstance(instrument, OptionContract) and greeks is not None:
                     option = _option_quote(instrument, quote, greeks)
-                    if option is not None:
+                    seen = self._option_quotes.get(instrument.id)
+                    if option is not None and (
+                        seen is None
+                        or _book(seen.quote) != _book(quote)
+                        or seen.iv != option.iv
+                        or seen.delta != option.delta
+                    ):
                         self._option_quotes[instrument.id] = option
                         self._new_options.append(option)
 
@@ -303,6 +309,10 @@ class IbkrMarketData:
     def close(self) -> None:
         with contextlib.suppress(BrokerUnavailable):
             self._session.call(self._cancel(list(self._tickers)))
+
+
+def _book(quote: Quote) -> tuple[Price, Price, float, float]:
+    return quote.bid, quote.ask, quote.bid_size, quote.ask_size
 
 
 def _valid(value: float) -> bool:
