@@ -131,6 +131,8 @@ class DeskApp(App[None]):
 
     def _start_poll(self) -> None:
         self._timer = None
+        if not self.is_running or not self.query(TabbedContent):  # shutting down
+            return
         if self._polling:
             self._again = True
             return
@@ -165,6 +167,8 @@ class DeskApp(App[None]):
 
     def _apply(self, poll: DeskPoll) -> None:
         if not poll.reachable:
+            if self.last_poll is None:  # never reached: the configured accounts, no state
+                self.query_one(DeskOverview).show(self.infos, {}, {})
             self._show_status(poll)
             return
         self.last_poll = poll
@@ -215,6 +219,11 @@ class DeskApp(App[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
+        pane = self.query_one(TabbedContent).active_pane
+        if pane is not None:  # the keys move through the tab's main table (or log)
+            targets = pane.query("DataTable, RichLog")
+            if targets:
+                targets.first().focus()
         self._show_account()
         self.poll_soon()
 

@@ -108,7 +108,7 @@ class Desk:
         return state
 
     def queued(self, account: str) -> int:
-        return int(self.redis.llen(f"raydesk:cmd:{account}"))  # type: ignore[arg-type]
+        return int(self.redis.llen(f"raydesk:cmd:{account}"))
 
     def settings(self) -> Settings:
         return load_settings(
