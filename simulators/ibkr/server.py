@@ -182,6 +182,8 @@ class FakeTws:
         self.next_ids: dict[int, int] = {}
         self.place_orders = 0
         """placeOrder messages received that created an order (modifications excluded)."""
+        self.refs: list[str] = []
+        """The orderRef of every new-order placeOrder received, refused duplicates included."""
         self.link_down = False
         self._perm = 0
         self._exec_seq = 0
@@ -492,6 +494,7 @@ class FakeTws:
         if self.link_down:
             s.send(*m.error(order_id, 1100, "Connectivity between IB and Trader Workstation has been lost."))
             return
+        self.refs.append(order_ref)
         if order_ref in self.by_ref or not order_ref:
             s.send(
                 *m.error(

@@ -45,6 +45,7 @@ from core.model import (
     StrategyId,
     Suggestion,
 )
+from core.ports import Execution
 from core.risk import RiskContext, RiskEngine, RiskLimits
 
 ACCOUNT = AccountId("crash-acct")
@@ -139,9 +140,9 @@ class Checkpoints:
 
 
 class CheckpointedExecution:
-    """The real simulated-exchange client with checkpoints where a crash hurts most."""
+    """A real ``Execution`` client with checkpoints where a crash hurts most."""
 
-    def __init__(self, inner: SimExecutionClient, checkpoint: Checkpoints) -> None:
+    def __init__(self, inner: Execution, checkpoint: Checkpoints) -> None:
         self.inner = inner
         self.checkpoint = checkpoint
 
