@@ -112,6 +112,14 @@ def test_desk_cluster_has_gcs_fault_tolerance_on_an_external_redis() -> None:
     ft = doc["spec"]["gcsFaultToleranceOptions"]
     assert ft["redisAddress"].startswith("redis://")
     assert "secretKeyRef" in ft["redisPassword"]["valueFrom"], "the Redis password comes from a Secret"
+    groups = [doc["spec"]["headGroupSpec"], *doc["spec"]["workerGroupSpecs"]]
+    for group in groups:
+        for container in group["template"]["spec"]["containers"]:
+            env = {e["name"]: e for e in container["env"]}
+            # every node shares one ledger and one Redis, reached by URLs held in Secrets
+            for name in ("RAYDESK_LEDGER__URL", "RAYDESK_REDIS__URL"):
+                assert "secretKeyRef" in env[name]["valueFrom"], f"{container['name']}: {name}"
+            assert "RAYDESK_LEDGER__PATH" not in env
 
 
 def test_training_job_runs_an_existing_train_command_and_tears_down() -> None:
