@@ -1,11 +1,11 @@
 """``AccountActor``: one per brokerage account, named ``account:<id>`` in the ``raydesk`` namespace.
 
-A thin shell around ``AccountHost``: the constructor wires the account and runs recovery
-(start-up and restart are one path, so a process Ray restarts after a crash reconciles before
-it trades again), and each method forwards. Two concurrency groups: ``trading`` serialises
-everything that touches the account; ``health`` answers pings even while a cycle runs.
-Ray restarts a dead actor forever (``max_restarts=-1``) but never re-runs a call that was in
-flight (``max_task_retries=0``): the caller re-sends it, and the event ``seq`` and
+A Ray shell around one ``AccountKernel``: the constructor opens it (``open_kernel``) and runs
+recovery (start-up and restart are one path, so a process Ray restarts after a crash reconciles
+before it trades again); each method forwards, typed values in and out. Two concurrency groups:
+``trading`` serialises everything that touches the account; ``health`` answers pings even while
+a cycle runs. Ray restarts a dead actor forever (``max_restarts=-1``) but never re-runs a call
+that was in flight (``max_task_retries=0``): the caller re-sends it, and the event ``seq`` and
 ``ClientOrderId`` make the retry harmless.
 """
 
@@ -13,18 +13,31 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 import ray
+from pydantic import SecretStr
 
 from actors import NAMESPACE, account_actor_name
-from actors.events import BarEvent
-from actors.host import AccountHost
-from actors.wiring import AccountSpec, build_host
-from core.errors import TemporaryError
+from adapters.account.spec import AccountSpec
+from adapters.account.wiring import VenueServer, open_kernel
+from core.errors import ConfigError, TemporaryError
+from core.messages import BarEvent, DailyFigures
+from core.ports.scorer import Scorer
+from core.trading.kernel import AccountKernel
+from core.trading.outcomes import (
+    AccountAudit,
+    CommandOutcome,
+    EventOutcome,
+    FlattenOutcome,
+    KernelHealth,
+    OptionsOutcome,
+    SnapshotOutcome,
+)
 
 T = TypeVar("T")
 
@@ -36,13 +49,13 @@ class _AccountActor:
     def __init__(self, spec: AccountSpec) -> None:
         crash = os.environ.get(CRASH_ENV)
         if crash and spec.crash_after_submits is None:
-            spec = _with_crash(spec, int(crash))
+            spec = replace(spec, crash_after_submits=int(crash))
         self.spec = spec
         # Ray runs the constructor and each concurrency group on different threads, and the
         # account's SQLite handles belong to the thread that opened them: one thread does it all.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="account")
-        self.recovery: dict[str, Any] = {}
-        self.host: AccountHost = self._run(build_host, spec)
+        scorer = make_scorer(spec.scorer, spec.scorer_token)
+        self.kernel: AccountKernel = self._run(open_kernel, spec, scorer, venue_server(spec.venue))
         self._run(self._start)
         # Everything built so far (Ray, polars, the account) lives as long as the process: out
         # of the collector's sight, a full collection mid-cycle takes ~1 ms instead of ~90 ms.
@@ -55,69 +68,66 @@ class _AccountActor:
         # A temporary failure (Redis or the broker down) must not kill the actor: Ray would not
         # restart a failed constructor. Recovery is tried again before the next call instead.
         try:
-            self.recovery = recovery_summary(self.host.start())
-        except TemporaryError as exc:
-            self.recovery = {"ready": False, "error": f"{type(exc).__name__}: {exc}"}
-
-    def _ready(self) -> None:
-        if not self.host.status.started:
-            self._start()
+            self.kernel.start()
+        except TemporaryError:
+            self.kernel.status.started = False
 
     def _trade(self, fn: Callable[..., T], *args: Any) -> T:
         def call() -> T:
-            self._ready()
+            if not self.kernel.status.started:
+                self._start()
             return fn(*args)
 
         return self._run(call)
 
     @ray.method(concurrency_group="trading")
-    def on_bars(self, event: BarEvent) -> dict[str, Any]:
-        return self._trade(self.host.on_bars, event)
+    def on_bars(self, event: BarEvent) -> EventOutcome:
+        return self._trade(self.kernel.on_bars, event)
 
     @ray.method(concurrency_group="trading")
-    def monitor(self, now_iso: str) -> str:
-        results = self._trade(self.host.monitor, datetime.fromisoformat(now_iso))
-        return f"{len(results)} exit(s) or entries"
+    def monitor(self, now: datetime) -> int:
+        return self._trade(self.kernel.monitor, now)
 
     @ray.method(concurrency_group="trading")
-    def flatten(self, reason: str) -> str:
-        return f"{len(self._trade(self.host.flatten, reason))} exit order(s)"
+    def flatten(self, reason: str) -> int:
+        return self._trade(self.kernel.flatten, reason)
 
     @ray.method(concurrency_group="trading")
-    def scheduled_flatten(self, reason: str, now_iso: str) -> str:
-        return self._trade(self.host.scheduled_flatten, reason, datetime.fromisoformat(now_iso))
+    def scheduled_flatten(self, reason: str, now: datetime) -> FlattenOutcome:
+        return self._trade(self.kernel.scheduled_flatten, reason, now)
 
     @ray.method(concurrency_group="trading")
-    def options_cycle(self, now_iso: str) -> dict[str, Any]:
-        return self._trade(self.host.options_cycle, datetime.fromisoformat(now_iso))
+    def options_cycle(self, now: datetime) -> OptionsOutcome:
+        return self._trade(self.kernel.options_cycle, now)
 
     @ray.method(concurrency_group="trading")
-    def position_snapshot(self, now_iso: str) -> dict[str, Any]:
-        return self._trade(self.host.position_snapshot, datetime.fromisoformat(now_iso))
+    def position_snapshot(self, now: datetime) -> SnapshotOutcome:
+        return self._trade(self.kernel.position_snapshot, now)
 
     @ray.method(concurrency_group="trading")
-    def daily_report(self, now_iso: str) -> dict[str, Any]:
-        return self._trade(self.host.daily_report, datetime.fromisoformat(now_iso))
+    def daily_report(self, now: datetime) -> DailyFigures:
+        return self._trade(self.kernel.daily_report, now)
 
     @ray.method(concurrency_group="trading")
-    def command(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        return self._trade(self.host.command, cmd)
+    def command(self, cmd: Mapping[str, Any]) -> CommandOutcome:
+        return self._trade(self.kernel.command, cmd)
 
     @ray.method(concurrency_group="trading")
     def state(self) -> dict[str, Any]:
-        return {**self._run(self.host.state), "recovery": self.recovery}
+        """The account as the TUI shows it (its JSON payload)."""
+        return self._run(self.kernel.state)
 
     @ray.method(concurrency_group="trading")
-    def audit(self) -> dict[str, Any]:
-        return self._run(self.host.audit)
+    def audit(self) -> AccountAudit:
+        return self._run(self.kernel.audit)
 
     @ray.method(concurrency_group="health")
     def ping(self) -> str:
         return "pong"
 
     @ray.method(concurrency_group="health")
-    def health(self) -> dict[str, Any]:
-        return {**self.host.health(), "recovery_ready": self.recovery.get("ready")}
+    def health(self) -> KernelHealth:
+        return self.kernel.health()
 
 
 _remote: Any = ray.remote  # Ray's stubs lack concurrency_groups
@@ -141,22 +151,31 @@ def spawn_account(spec: AccountSpec, *, detached: bool = True, namespace: str = 
     return AccountActor.options(**options).remote(spec)
 
 
-def recovery_summary(report: Any) -> dict[str, Any]:
-    """A JSON-able digest of a ``RecoveryReport``."""
-    out: dict[str, Any] = {}
-    for name in ("ready", "blocked", "error", "positions", "open_orders", "fills_processed", "can_trade"):
-        value = getattr(report, name, None)
-        if value is not None:
-            out[name] = value
-    reconcile = getattr(report, "reconcile", None)
-    if reconcile is not None:
-        out["orders_adopted"] = [str(c) for c in reconcile.orders_adopted]
-        out["fills_recorded"] = reconcile.fills_recorded
-        out["not_received"] = [str(c) for c in reconcile.not_received]
-    return out
+def make_scorer(target: str | None, token: SecretStr | None = None) -> Scorer | None:
+    """The scoring client for ``target`` (see ``AccountSpec.scorer``); ``None``: rules only."""
+    if target is None:
+        return None
+    from serving.client import HandleScorer, HttpScorer
+
+    if target == "serve":
+        try:
+            return HandleScorer()
+        except Exception:  # no Serve app running: rules only (the service records fallbacks)
+            return None
+    return HttpScorer(target, token=token)
 
 
-def _with_crash(spec: AccountSpec, n: int) -> AccountSpec:
-    from dataclasses import replace
+def venue_server(venue: str) -> VenueServer | None:
+    """The ``start`` of broker simulator ``venue`` (``None`` for ``sim``); one clear line if missing."""
+    if venue == "sim":
+        return None
+    from simulators import SIMULATED_VENUES, simulator_module
 
-    return replace(spec, crash_after_submits=n)
+    if venue not in SIMULATED_VENUES:
+        raise ConfigError(f"--venue: unknown {venue!r} (have sim, {', '.join(sorted(SIMULATED_VENUES))})")
+    try:
+        module: Any = simulator_module(venue)
+    except ModuleNotFoundError:
+        raise ConfigError(f"--venue {venue}: the simulator is not available yet") from None
+    server: VenueServer = module.start
+    return server

@@ -8,12 +8,12 @@ queuing itself is recorded in the ledger and the event log, so an override is ne
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from actors import NAMESPACE, account_actor_name
+from actors.runtime import attach
 from adapters.cache import CacheUnavailable, RedisCommandInbox, RedisEventLog, connect
 from adapters.ledger import SqliteLedger
 from configs import Settings
@@ -35,23 +35,9 @@ def command(cmd: str, by: str, reason: str = "", **extra: Any) -> dict[str, Any]
     return {"cmd": cmd, "by": by, "reason": reason, **extra}
 
 
-def attach_ray() -> bool:
-    """Join a running Ray cluster if there is one; never starts a new one."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
-
-    if ray.is_initialized():
-        return True
-    try:
-        ray.init(address=os.environ.get("RAY_ADDRESS", "auto"), namespace=NAMESPACE, log_to_driver=False)
-    except (ConnectionError, RuntimeError):
-        return False
-    return True
-
-
 def running_actor(account_id: str) -> Any | None:
     """The handle of the account's actor if a cluster runs it, else ``None``."""
-    if not attach_ray():
+    if not attach():
         return None
     import ray
 
@@ -80,7 +66,7 @@ def send(
 
         try:
             result = ray.get(handle.command.remote(dict(cmd)), timeout=timeout_s)
-            return Delivery(account_id, "applied", str(result.get("detail", "")))
+            return Delivery(account_id, "applied", result.detail)
         except ray.exceptions.RayError as exc:
             detail = f"actor unavailable ({type(exc).__name__}); "
     else:

@@ -1,4 +1,5 @@
-"""Connecting to Ray: a running cluster when there is one, else a small local one.
+"""Connecting to Ray, the one way every command and actor does it: a running cluster when there
+is one, else a small local one.
 
 ``connect`` is idempotent. It joins the cluster named by ``address`` or ``RAY_ADDRESS``, else
 one already running on this machine (``address="auto"``), else it starts a local Ray sized for
@@ -36,12 +37,8 @@ def connect(
     if target:
         ray.init(address=target, namespace=namespace, log_to_driver=False)
         return ray
-    if not local_only:
-        try:
-            ray.init(address="auto", namespace=namespace, log_to_driver=False)
-            return ray
-        except (ConnectionError, RuntimeError):
-            pass  # nothing running here: start a local Ray below
+    if not local_only and attach(namespace=namespace):
+        return ray
     context = ray.init(
         num_cpus=num_cpus,
         include_dashboard=include_dashboard,
@@ -53,6 +50,22 @@ def connect(
     if getattr(context, "dashboard_url", None):
         _dashboard["url"] = f"http://{context.dashboard_url}"
     return ray
+
+
+def attach(address: str | None = None, namespace: str = NAMESPACE) -> bool:
+    """Join a running Ray cluster if there is one (never starts one); whether this process is on Ray."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        return True
+    try:
+        ray.init(
+            address=address or os.environ.get("RAY_ADDRESS", "auto"), namespace=namespace, log_to_driver=False
+        )
+    except (ConnectionError, RuntimeError):
+        return False
+    return True
 
 
 def dashboard_url() -> str | None:

@@ -16,11 +16,12 @@ from typing import Any
 import ray
 
 from actors import NAMESPACE, SCHEDULER_NAME
-from actors.schedule_handlers import FanOut, account_handlers
+from core.trading.schedule import FanOut, account_handlers
 from adapters.ledger.task_runs import SqliteRunStore
 from core.calendar import MarketCalendar
 from core.clock import Clock, SimClock
 from core.scheduling import Scheduler, ScheduleRunner, default_schedule
+from core.trading.outcomes import StepFailure
 
 RESTART_WAIT_S = 30.0
 
@@ -88,11 +89,11 @@ class _SchedulerActor:
     def _retry(self, account: str, method: str, args: tuple[Any, ...]) -> Any:
         handle = self._handle(account)
         if not wait_alive(handle, RESTART_WAIT_S):
-            return {"error": "actor_down"}
+            return StepFailure("actor_down", f"{account} did not come back in {RESTART_WAIT_S:g}s")
         try:
             return ray.get(getattr(handle, method).remote(*args))
         except ray.exceptions.RayError as exc:
-            return {"error": f"{type(exc).__name__}"}
+            return StepFailure(type(exc).__name__, str(exc)[-600:])
 
 
 def wait_alive(handle: Any, timeout_s: float) -> bool:

@@ -47,10 +47,12 @@ def main() -> None:
 
     from rich.console import Console
 
-    from actors.options import OptionsSpec
-    from cluster.demo import demo_settings, plan_demo, run_demo
+    from cluster.demo import demo_settings, plan_demo
+    from cluster.demo_steps import run_demo
     from cluster.replay import replay_session
     from configs import load_settings
+    from core.trading.options import OptionsSpec
+    from core.trading.outcomes import EventOutcome
 
     console = Console()
     with tempfile.TemporaryDirectory(prefix="raydesk-bench-demo-") as tmp:
@@ -88,8 +90,9 @@ def main() -> None:
             )
             walls.append(again.wall_s)
             for step in again.step_results:
-                for account in step.get("accounts", {}).values():
-                    latencies.extend(float(v) for v in account.get("latency_ms", []) or [])
+                for outcome in (*step.accounts.values(), *step.daily.values()):
+                    if isinstance(outcome, EventOutcome):
+                        latencies.extend(outcome.latency_ms)
         p50, p99, n = _percentiles(latencies)
         load_replay = os.getloadavg()[0]
 

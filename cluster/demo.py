@@ -1,6 +1,7 @@
 """The main job on the embedded default: market, training, serving, a replayed session, a report.
 
-``run_demo`` is what ``raydesk demo`` runs (locally or through ``ray job submit``):
+``cluster.demo_steps.run_demo`` is what ``raydesk demo`` runs (locally or through ``ray job submit``);
+this module holds its plan and its report:
 
 1. generate the deterministic synthetic market into the parquet store;
 2. train every strategy of the demo accounts walk-forward with Ray Tune and promote what
@@ -18,7 +19,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,8 +28,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from adapters.store import BarStore
-from configs import Settings, load_settings
+from configs import Settings
 from core.calendar import MarketCalendar
 
 OPTIONS_SESSIONS = 2
@@ -55,6 +54,8 @@ class DemoPlan:
     accounts: tuple[str, ...] = ("intraday", "swing", "options")
     num_samples: int = 4
     edge_enabled: bool = True
+    venue: str = "sim"
+    """``sim``, or a broker simulator (``alpaca-sim`` ...) serving the accounts' exchanges."""
 
     @property
     def data_dir(self) -> Path:
@@ -89,6 +90,7 @@ def plan_demo(
     seed: int = 7,
     accounts: Sequence[str] = ("intraday", "swing", "options"),
     num_samples: int = 4,
+    venue: str = "sim",
 ) -> DemoPlan:
     """A plan replaying ``session`` (default: the last session of 2025) after enough history."""
     calendar = MarketCalendar()
@@ -97,7 +99,7 @@ def plan_demo(
         raise ValueError(f"{day} is not an XNYS session")
     history = calendar.sessions(day - timedelta(days=SWING_HISTORY_SESSIONS * 2), day)
     first = history[-(SWING_HISTORY_SESSIONS + 1)]
-    return DemoPlan(Path(root), tuple(symbols), day, first, seed, tuple(accounts), num_samples)
+    return DemoPlan(Path(root), tuple(symbols), day, first, seed, tuple(accounts), num_samples, venue=venue)
 
 
 def demo_settings(base: Settings, plan: DemoPlan) -> Settings:
@@ -141,34 +143,6 @@ class DemoReport:
             "models": self.models,
             "accounts": self.accounts,
         }
-
-
-def run_demo(plan: DemoPlan, console: Console, base: Settings | None = None) -> DemoReport:
-    """Run every step of the demo; see the module docstring."""
-    from cluster.demo_steps import generate_market, replay, serve_models, train_models, write_report
-    from cluster.runtime import connect, dashboard_url
-
-    settings = demo_settings(base or load_settings(), plan)
-    connect(include_dashboard=True)
-    if dashboard_url():
-        console.print(f"Ray dashboard (named actors in namespace 'raydesk'): {dashboard_url()}")
-    report = DemoReport(plan)
-    started = time.perf_counter()
-    steps = (
-        ("market", lambda: generate_market(plan, settings, console)),
-        ("training", lambda: report.models.update(train_models(plan, settings, console))),
-        ("serving", lambda: serve_models(plan, settings, report.models, console)),
-        ("replay", lambda: report.accounts.update(replay(plan, settings, console))),
-    )
-    for name, step in steps:
-        console.rule(f"[bold]{name}")
-        t0 = time.perf_counter()
-        step()
-        report.timings[name] = time.perf_counter() - t0
-    report.timings["total"] = time.perf_counter() - started
-    report.report_dir = write_report(report, BarStore(plan.data_dir), settings)
-    summarize(report, console)
-    return report
 
 
 def summarize(report: DemoReport, console: Console) -> None:

@@ -1,10 +1,11 @@
-"""The steps of ``cluster.demo.run_demo``: each one small, each one usable on its own."""
+"""``run_demo`` and its steps: each one small, each one usable on its own."""
 
 from __future__ import annotations
 
 import base64
 import html
 import json
+import time
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -20,15 +21,44 @@ from cluster.demo import (
     OPTIONS_SESSIONS,
     DemoPlan,
     DemoReport,
+    demo_settings,
     dump_summary,
+    summarize,
 )
 from cluster.synthetic import synthetic_config, write_synthetic
-from configs import Settings
+from configs import Settings, load_settings
 from core.calendar import NEW_YORK, MarketCalendar
 from core.clock import LiveClock
 from core.model import AccountId, OrderSide
 
 TRAINABLE = ("intraday_mean_reversion", "swing_trend_following")
+
+
+def run_demo(plan: DemoPlan, console: Console, base: Settings | None = None) -> DemoReport:
+    """Run every step of the demo; see the module docstring."""
+    from cluster.runtime import connect, dashboard_url
+
+    settings = demo_settings(base or load_settings(), plan)
+    connect(include_dashboard=True)
+    if dashboard_url():
+        console.print(f"Ray dashboard (named actors in namespace 'raydesk'): {dashboard_url()}")
+    report = DemoReport(plan)
+    started = time.perf_counter()
+    steps = (
+        ("market", lambda: generate_market(plan, settings, console)),
+        ("training", lambda: report.models.update(train_models(plan, settings, console))),
+        ("serving", lambda: serve_models(plan, settings, report.models, console)),
+        ("replay", lambda: report.accounts.update(replay(plan, settings, console))),
+    )
+    for name, step in steps:
+        console.rule(f"[bold]{name}")
+        t0 = time.perf_counter()
+        step()
+        report.timings[name] = time.perf_counter() - t0
+    report.timings["total"] = time.perf_counter() - started
+    report.report_dir = write_report(report, BarStore(plan.data_dir), settings)
+    summarize(report, console)
+    return report
 
 
 def demo_strategies(plan: DemoPlan, settings: Settings) -> list[str]:
@@ -130,8 +160,8 @@ def replay(plan: DemoPlan, settings: Settings, console: Console) -> dict[str, di
     The options accounts first trade the sessions before (``OPTIONS_SESSIONS`` in all), so a
     Trident opened there is held over a close and closed on a later session.
     """
-    from actors.options import OptionsSpec
     from cluster.replay import replay_session
+    from core.trading.options import OptionsSpec
 
     served = any(m.get("promoted") for m in _served_models(plan))
     options = options_accounts(plan, settings)
@@ -144,6 +174,7 @@ def replay(plan: DemoPlan, settings: Settings, console: Console) -> dict[str, di
         "symbols": list(plan.symbols),
         "scorer": "serve" if served else None,
         "options": OptionsSpec.demo(),
+        "venue": plan.venue,
     }
     for day in days[:-1] if options else []:
         before = replay_session(settings, day, accounts=options, **common)

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
 
 from rich.console import Console
 
+from actors.market_data import MarketStep
 from adapters.store import BarStore
 from cluster.replay import publish_step, step_market, subscribe_feeds
 from cluster.supervisor import Desk
@@ -72,7 +72,7 @@ class LiveFeed:
     def session(self) -> date | None:
         return self._session
 
-    def pump(self, now: datetime) -> list[dict[str, Any]]:
+    def pump(self, now: datetime) -> list[MarketStep]:
         """Publish every minute completed by ``now`` (nothing outside a session); the step results."""
         import ray
 
@@ -85,7 +85,7 @@ class LiveFeed:
             instants: list[datetime] = ray.get(self._desk.market_data.load.remote(day, self._symbols))
             self._session = day
             self._pending = [t for t in instants if t > now - self._catch_up]
-        results: list[dict[str, Any]] = []
+        results: list[MarketStep] = []
         while self._pending and self._pending[0] <= now:
             at = self._pending.pop(0)
             result, _ = publish_step(self._desk, partial(step_market, self._desk.market_data, at))

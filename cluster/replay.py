@@ -11,7 +11,6 @@ to it again: its feed cursor and the ``ClientOrderId`` make the retry harmless.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,13 +18,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from actors.notifications import NotifyTargets
-from actors.options import OptionsSpec
+from actors.market_data import MarketStep
 from actors.scheduler import wait_alive
+from adapters.account.notify import NotifyTargets
 from cluster.runtime import connect
 from cluster.supervisor import Desk, Supervisor
 from configs import Settings
 from core.calendar import MarketCalendar
+from core.trading.options import OptionsSpec
+from core.trading.outcomes import AccountAudit
 
 StepHook = Callable[[int, datetime, Desk], None]
 """Called before each minute is published (tests inject faults here)."""
@@ -40,30 +41,8 @@ class ReplayError(RuntimeError):
     """An account could not process a step even after Ray restarted it."""
 
 
-@dataclass
-class AccountResult:
-    """One account after the replay: venue and ledger side by side."""
-
-    account_id: str
-    venue_orders: list[str]
-    venue_fills: list[str]
-    ledger_orders: dict[str, str]
-    ledger_fills: list[str]
-    venue_positions: dict[str, str]
-    ledger_positions: dict[str, str]
-    equity: str
-    denials: Counter[str]
-    open_discrepancies: int
-
-    @property
-    def lost_fills(self) -> list[str]:
-        """Venue fills the ledger does not have."""
-        return sorted(set(self.venue_fills) - set(self.ledger_fills))
-
-    @property
-    def unknown_orders(self) -> list[str]:
-        """Venue orders the ledger does not know."""
-        return sorted(set(self.venue_orders) - set(self.ledger_orders))
+AccountResult = AccountAudit
+"""One account after the replay: venue and ledger side by side."""
 
 
 @dataclass
@@ -74,7 +53,7 @@ class ReplayResult:
     retries: int
     accounts: dict[str, AccountResult]
     task_runs: list[dict[str, Any]] = field(default_factory=list)
-    step_results: list[dict[str, Any]] = field(default_factory=list)
+    step_results: list[MarketStep] = field(default_factory=list)
 
 
 def replay_session(
@@ -92,6 +71,7 @@ def replay_session(
     keep_steps: bool = False,
     options: OptionsSpec | None = None,
     notify: NotifyTargets | None = None,
+    venue: str = "sim",
 ) -> ReplayResult:
     """Replay ``session`` (bars from ``settings.data.data_dir``) through the account actors."""
     connect()
@@ -108,6 +88,7 @@ def replay_session(
         crash_after_submits=crash_after_submits,
         options=options,
         notify=notify,
+        venue=venue,
     )
     started = time.perf_counter()
     desk = supervisor.up()
@@ -133,7 +114,7 @@ def _drive(
     subscribe_feeds(desk)
     retries = 0
     runs: list[dict[str, Any]] = []
-    steps: list[dict[str, Any]] = []
+    steps: list[MarketStep] = []
     for i, at in enumerate(instants):
         if on_step is not None:
             on_step(i, at, desk)
@@ -146,8 +127,8 @@ def _drive(
     # delivers them (acted on at that open). After the close: the position snapshot (close + 5) and the daily report (close + 120).
     _, close = MarketCalendar().session_open_close(session)
     runs += _after_close(scheduler, close + AFTER_CLOSE)
-    results = {
-        name.split(":", 1)[1]: _result(ray.get(h.audit.remote()), name) for name, h in desk.accounts.items()
+    results: dict[str, AccountAudit] = {
+        name.split(":", 1)[1]: ray.get(h.audit.remote()) for name, h in desk.accounts.items()
     }
     return ReplayResult(session, len(instants), time.perf_counter() - started, retries, results, runs, steps)
 
@@ -181,39 +162,27 @@ def step_market(md: Any, at: datetime, names: list[str] | None) -> Any:
     return md.step.remote(at, names)
 
 
-def publish_step(desk: Desk, send: Callable[[list[str] | None], Any]) -> tuple[dict[str, Any], int]:
+def publish_step(desk: Desk, send: Callable[[list[str] | None], Any]) -> tuple[MarketStep, int]:
     """Send a step; re-send it to accounts that died processing it once Ray restarted them."""
     import ray
 
     names: list[str] | None = None
-    merged: dict[str, Any] = {}
+    merged: MarketStep | None = None
     for attempt in range(MAX_ATTEMPTS):
-        result: dict[str, Any] = ray.get(send(names))
-        merged.update(result.get("accounts", {}))
-        errors = {a: r for a, r in result.get("accounts", {}).items() if "error" in r}
-        broken = {a: r["detail"] for a, r in errors.items() if r["error"] != "actor_died"}
+        step: MarketStep = ray.get(send(names))
+        if merged is None:
+            merged = step
+        else:
+            merged.accounts.update(step.accounts)
+            merged.daily.update(step.daily)
+        errors = step.failures()
+        broken = {a: f.detail for a, f in errors.items() if f.error != "actor_died"}
         if broken:
             raise ReplayError(f"step failed in {sorted(broken)}: {broken}")
-        failed = sorted(errors)
-        if not failed:
-            return {**result, "accounts": merged}, attempt
-        for name in failed:
+        if not errors:
+            return merged, attempt
+        for name in sorted(errors):
             if not wait_alive(desk.accounts[name], RESTART_TIMEOUT_S):
                 raise ReplayError(f"{name} did not come back within {RESTART_TIMEOUT_S:g}s")
-        names = failed
+        names = sorted(errors)
     raise ReplayError(f"accounts {names} failed the same step {MAX_ATTEMPTS} times")
-
-
-def _result(audit: Mapping[str, Any], name: str) -> AccountResult:
-    return AccountResult(
-        account_id=name.split(":", 1)[1],
-        venue_orders=list(audit["venue_orders"]),
-        venue_fills=list(audit["venue_fills"]),
-        ledger_orders=dict(audit["ledger_orders"]),
-        ledger_fills=list(audit["ledger_fills"]),
-        venue_positions=dict(audit["venue_positions"]),
-        ledger_positions=dict(audit["ledger_positions"]),
-        equity=str(audit["equity"]),
-        denials=Counter(rule for rule, _ in audit["denials"]),
-        open_discrepancies=int(audit["open_discrepancies"]),
-    )

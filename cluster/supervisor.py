@@ -12,22 +12,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from actors import NAMESPACE, SCHEDULER_NAME, account_actor_name, market_data_actor_name
 from actors.account import spawn_account
 from actors.market_data import spawn_market_data
-from actors.notifications import NotifyTargets
-from actors.options import OptionsSpec
 from actors.scheduler import spawn_scheduler
-from actors.wiring import AccountSpec, check_broker
+from adapters.account.notify import NotifyTargets
+from adapters.account.spec import AccountSpec
+from adapters.brokers.factory import check_broker
 from adapters.cache import EmbeddedRedis
 from cluster.synthetic import synthetic_config
 from cluster.tasks import DeskPaths
 from cluster.tasks.handlers import desk_handlers
 from configs import Settings
 from core.errors import ConfigError
+from core.trading.options import OptionsSpec
 
 DEFAULT_SOURCE = "store"
 PING_TIMEOUT_S = 5.0
@@ -75,6 +77,7 @@ class Supervisor:
         crash_after_submits: Mapping[str, int] | None = None,
         options: OptionsSpec | None = None,
         notify: NotifyTargets | None = None,
+        venue: str = "sim",
         detached: bool = True,
         namespace: str = NAMESPACE,
     ) -> None:
@@ -91,6 +94,7 @@ class Supervisor:
         self.crash_after_submits = dict(crash_after_submits or {})
         self.options = options or OptionsSpec()
         self.notify = notify if notify is not None else NotifyTargets.from_settings(settings)
+        self.venue = venue
         self.detached = detached
         self.namespace = namespace
         self._redis_url = redis_url or settings.redis.url
@@ -146,6 +150,7 @@ class Supervisor:
                 options=self.options,
                 notify=self.notify,
                 preferences=preferences,
+                venue=self.venue,
             )
             for account_id in self.account_ids
         ]
@@ -157,7 +162,7 @@ class Supervisor:
         Path(self.settings.ledger.path).parent.mkdir(parents=True, exist_ok=True)
         specs = {account_actor_name(s.account.id): s for s in self.specs()}
         for spec in specs.values():  # before any actor starts: a clear error, nothing half up
-            check_broker(spec.account)
+            check_venue(spec)
         accounts = {
             name: spawn_account(spec, detached=self.detached, namespace=self.namespace)
             for name, spec in specs.items()
@@ -225,6 +230,22 @@ class Supervisor:
         if stop_redis and self.redis is not None:
             self.redis.stop()
             self.redis = None
+
+
+def check_venue(spec: AccountSpec) -> None:
+    """``ConfigError`` (one clear line) if the account's broker adapter or venue simulator is missing."""
+    if spec.venue == "sim":
+        check_broker(spec.account)
+        return
+    from simulators import SIMULATED_VENUES
+
+    module = SIMULATED_VENUES.get(spec.venue)
+    if module is None:
+        raise ConfigError(
+            f"--venue: unknown {spec.venue!r} (have sim, {', '.join(sorted(SIMULATED_VENUES))})"
+        )
+    if find_spec(module) is None:
+        raise ConfigError(f"--venue {spec.venue}: the simulator is not available yet ({module} is missing)")
 
 
 def _ping(name: str, namespace: str) -> ActorStatus:

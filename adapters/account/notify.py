@@ -1,20 +1,17 @@
-"""Notifications of an account: which ledger events become which message, and how they leave.
+"""How an account's notifications leave (``core.trading.notices`` says which messages go).
 
 ``NotifyTargets`` says where messages go (a Slack-compatible webhook, SMTP); none configured
-gives a dispatcher with no notifier, which drops everything. ``notices`` maps the account's
-ledger events to notifications: fills, errors, the kill switch (a halt), disconnects (the broker
-unavailable, a failed reconciliation). ``BackgroundNotify`` hands them to the
-``NotificationDispatcher`` on a thread of its own, so a slow or dead channel never holds up
-trading; the dispatcher honours the account's preference and logs every failure.
+gives a dispatcher with no notifier, which drops everything. ``BackgroundNotify`` hands them
+to the ``NotificationDispatcher`` on a thread of its own, so a slow or dead channel never holds
+up trading; the dispatcher honours the account's preference and logs every failure.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +25,6 @@ from adapters.notify import (
     SqliteDigestStore,
 )
 from core.clock import Clock
-from core.ports.ledger import LedgerEvent
 from core.ports.notify import DeliveryResult, Notification, Notifier, NotifyPreference
 
 log = logging.getLogger(__name__)
@@ -120,55 +116,3 @@ class BackgroundNotify:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=False)
-
-
-_ERROR_KINDS = frozenset(
-    {"execution.unconfirmed", "execution.unpriced", "trident.no_valid_pricing", "reconcile.discrepancy"}
-)
-
-
-def notice(event: LedgerEvent, account_id: str) -> Notification | None:
-    """The notification a ledger event of ``account_id`` calls for, if any."""
-    p, ts = event.payload, event.ts
-    if event.kind == "fill":
-        title = (
-            f"{account_id}: {p.get('side')} {p.get('quantity')} {p.get('instrument_id')} @ {p.get('price')}"
-        )
-        fields = {k: str(p.get(k)) for k in ("fill_id", "client_order_id")}
-        return Notification("fill", title, "", ts, account_id, "info", fields)
-    if event.kind == "override" and p.get("cmd") == "halt" and p.get("accepted"):
-        body = f"by {p.get('by')}: {p.get('reason') or 'no reason given'}; {p.get('detail', '')}"
-        return Notification(
-            "kill_switch", f"{account_id}: kill switch (halted)", body, ts, account_id, "critical"
-        )
-    if event.kind == "trading.alert" and p.get("alert") == "broker_unavailable":
-        body = f"during {p.get('during')}: {p.get('error')}"
-        return Notification(
-            "disconnect", f"{account_id}: broker unavailable", body, ts, account_id, "warning"
-        )
-    if event.kind == "trading.recovered" and p.get("error"):
-        title = f"{account_id}: reconciliation failed"
-        return Notification("disconnect", title, str(p.get("error")), ts, account_id, "warning")
-    if event.kind in _ERROR_KINDS:
-        body = str(p.get("reason") or p.get("error") or p.get("detail") or "")
-        return Notification("error", f"{account_id}: {event.kind}", body[:500], ts, account_id, "warning")
-    return None
-
-
-def error_notice(account_id: str, during: str, exc: BaseException, ts: datetime) -> Notification:
-    return Notification(
-        "error",
-        f"{account_id}: {during} failed",
-        f"{type(exc).__name__}: {exc}"[:500],
-        ts,
-        account_id,
-        "critical",
-    )
-
-
-def daily_report(account_id: str, ts: datetime, lines: Sequence[tuple[str, str]]) -> Notification:
-    """The account's daily report: one field per figure."""
-    body = "\n".join(f"{k}: {v}" for k, v in lines)
-    return Notification(
-        "daily_report", f"{account_id}: daily report", body, ts, account_id, "info", dict(lines)
-    )

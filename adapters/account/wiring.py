@@ -1,39 +1,36 @@
-"""Building an account from configuration: venue, ledger, Redis ports, risk, scorer, service.
+"""``open_kernel``: one account's kernel from its ``AccountSpec`` (plain Python, no Ray).
 
-Plain Python, testable without Ray: the account actor calls ``build_host`` in its
-constructor, and a restarted actor calls it again (start-up and recovery are one path).
+The account actor calls it in its constructor, and a restarted actor calls it again (start-up
+and recovery are one path). Where state lives:
 
-Where state lives:
-
-* the ledger is the one SQLite file at ``settings.ledger.path``, shared by every account (rows
-  carry the account id; WAL lets the actors write concurrently and the CLI, the TUI and the
-  reports read one file);
-* a simulated account's venue is its own durable ``SimExchange`` at
-  ``<state_dir>/<account>/venue.sqlite3`` (reopened after a crash with every order and fill);
-* the feed cursor (last bar event processed) is ``<state_dir>/<account>/feed.json``;
+* the ledger is the one SQLite file at ``spec.ledger_path``, shared by every account (rows carry
+  the account id; WAL lets the actors write concurrently and the CLI, the TUI and the reports
+  read one file);
+* the broker's clients come from ``adapters.brokers.factory.open_clients``; a simulated
+  account's venue is its own durable ``SimExchange`` at ``<state_dir>/<account>/venue.sqlite3``;
+  with ``spec.venue`` naming a broker simulator, that exchange is served over the broker's wire
+  protocol and the account trades through the broker's own adapter;
+* the stream cursor (last bar event per timeframe, last ledger event published) is
+  ``<state_dir>/<account>/cursor.json``;
 * Redis (quotes, events, state board, command inbox) is reached by URL: the supervisor or the
   replay driver starts the embedded server once and hands its URL to every actor.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import polars as pl
-from pydantic import SecretStr
 
-from actors.extras import AccountExtras, LedgerWatch
-from actors.host import AccountHost, CrashAfterSubmits, FeedCursor, History
-from actors.notifications import BackgroundNotify, NotifyTargets, build_dispatcher
-from actors.options import TRIDENT, OptionsDesk, OptionsSpec, build_options_desk
-from actors.snapshots import FillSnapshots, RecordingExecution, RecordingScorer
-from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
+from adapters.account.notify import BackgroundNotify, build_dispatcher
+from adapters.account.spec import AccountSpec, core_risk_limits, runtime_config
+from adapters.brokers.factory import BrokerClients, BrokerContext, open_clients
+from adapters.brokers.sim.factory import VENUE_FILE, open_venue
+from adapters.brokers.sim.faults import CrashAfterSubmits
+from adapters.brokers.sim.feed import SimVenueFeed
 from adapters.cache import (
     RedisCommandInbox,
     RedisEventLog,
@@ -42,205 +39,100 @@ from adapters.cache import (
     client_from_url,
 )
 from adapters.ledger import SqliteLedger
-from adapters.market.synthetic import SyntheticMarketConfig
+from adapters.ledger.cursor import FileCursor
+from adapters.market.synthetic.data import SyntheticMarketData
 from adapters.market.synthetic.market import SyntheticMarket
 from adapters.market.synthetic.options import ChainConfig
 from adapters.store import BarStore
-from configs.accounts import AccountConfig
-from configs.accounts import RiskLimits as ConfigRiskLimits
+from configs.accounts import BrokerCredentials
 from core.calendar import MarketCalendar
 from core.clock import Clock, LiveClock, SimClock
 from core.errors import ConfigError
 from core.execution import Reconciler
 from core.learning import SnapshotService
-from core.model import AccountId, Money
-from core.ports.execution import Execution
+from core.messages import FillsRecorded, LedgerRecorded
+from core.model import AccountId
+from core.ports.market_data import MarketData
 from core.ports.scorer import Scorer
-from core.risk import RiskEngine, RiskLimits
+from core.risk import RiskEngine
 from core.strategies import make_strategy
-from core.trading.config import AccountRuntimeConfig
+from core.trading.account import AccountService
+from core.trading.bus import MessageBus
+from core.trading.events import EventMirror
 from core.trading.freshness import delivered_session
+from core.trading.kernel import AccountKernel, History, KernelPorts
+from core.trading.notices import subscribe_notifications
+from core.trading.options import OptionsDesk, build_options_desk
+from core.trading.outbox import LedgerOutbox
+from core.trading.snapshots import FillSnapshots, RecordingExecution, RecordingScorer
 
-DAILY_STRATEGIES: Final = frozenset({"swing_trend_following"})
-"""Strategies that run on daily bars (every other one runs on minute bars)."""
-REAL_BROKERS: Final = frozenset({"alpaca", "tastytrade", "ibkr"})
 OPTION_CHAINS: Final = ChainConfig(strike_steps=((10_000.0, 1.0),))
 """1-point strikes at any price: even strikes exist for the Trident's rounding of 2."""
+_HISTORY: Final = {"1m": timedelta(days=7), "1d": timedelta(days=600)}
 
 
-@dataclass(frozen=True)
-class AccountSpec:
-    """Everything an account actor needs to build its account; picklable, sent at creation.
-
-    ``start``: a replay's first instant (the account runs on a ``SimClock`` moved by the bar
-    events); ``None`` runs on the real clock. ``scorer``: the scoring endpoint's ``http://`` URL
-    (``scorer_token`` its bearer token), ``"serve"`` for the Serve app's handle, or ``None`` for
-    rules only. ``market``: the synthetic
-    market behind the stored bars (the option chains of a ``trident`` account are priced off
-    it); ``options``: how the Trident trades; ``notify``: where notifications go (``None``:
-    nowhere); ``preferences``: every account's notify preference.
-    """
-
-    account: AccountConfig
-    ledger_path: Path
-    state_dir: Path
-    redis_url: str
-    data_dir: Path | None = None
-    symbols: tuple[str, ...] = ()
-    start: datetime | None = None
-    scorer: str | None = None
-    scorer_token: SecretStr | None = None
-    flatten_minutes_before_close: int = 10
-    crash_after_submits: int | None = None
-    timeframes: dict[str, str] = field(default_factory=dict)
-    market: SyntheticMarketConfig | None = None
-    options: OptionsSpec = field(default_factory=OptionsSpec)
-    notify: NotifyTargets | None = None
-    preferences: dict[str, str] = field(default_factory=dict)
+class ServedVenue(Protocol):
+    """A broker simulator serving an account's exchange (``simulators.SimulatorHandle``)."""
 
     @property
-    def account_dir(self) -> Path:
-        return self.state_dir / self.account.id
-
+    def broker(self) -> str: ...
     @property
-    def trades_options(self) -> bool:
-        return TRIDENT in self.account.strategies
-
-    @property
-    def bar_strategies(self) -> list[str]:
-        """The account's strategies that trade on bars (the ``AccountService``'s)."""
-        return [s for s in self.account.strategies if s != TRIDENT]
-
-    @property
-    def underlying(self) -> str | None:
-        """The options account's underlying: configured, else the first data symbol."""
-        if not self.trades_options:
-            return None
-        return self.options.underlying or (self.symbols[0] if self.symbols else None)
-
-    def timeframe_of(self, strategy: str) -> str:
-        return self.timeframes.get(strategy, "1d" if strategy in DAILY_STRATEGIES else "1m")
-
-    def feeds(self) -> dict[str, tuple[str, ...]]:
-        """The bars the account subscribes to: symbols by timeframe.
-
-        Every traded symbol also comes by the minute: the venue fills on quotes, so an account
-        on daily bars takes the minutes too (the host feeds them to the venue only).
-        """
-        out: dict[str, set[str]] = {}
-        for strategy in self.bar_strategies:
-            out.setdefault(self.timeframe_of(strategy), set()).update(self.symbols)
-            out.setdefault("1m", set()).update(self.symbols)
-        if self.underlying is not None:
-            out.setdefault("1m", set()).add(self.underlying)
-        return {tf: tuple(sorted(symbols)) for tf, symbols in out.items()}
+    def credentials(self) -> BrokerCredentials: ...
+    def settle(self) -> None: ...
+    def close(self) -> None: ...
 
 
-def core_risk_limits(limits: ConfigRiskLimits, currency: str = "USD") -> RiskLimits:
-    """The configured limits as the risk engine's value objects."""
-    return RiskLimits(
-        max_risk_per_trade=Money(limits.max_risk_per_trade, currency),
-        max_open_positions=limits.max_open_positions,
-        max_exposure_per_symbol=Money(limits.max_exposure_per_symbol, currency),
-        daily_loss_limit=Money(limits.daily_loss_limit, currency),
-        stale_quote_seconds=limits.stale_quote_seconds,
-    )
+VenueServer = Callable[..., ServedVenue]
+"""A simulator's ``start(exchange, *, clock, account_id)`` (``simulators.SIMULATED_VENUES``)."""
 
 
-def runtime_config(spec: AccountSpec) -> AccountRuntimeConfig:
-    """``AccountRuntimeConfig`` from the account's configuration."""
-    account = spec.account
-    timeframes = {s: spec.timeframe_of(s) for s in spec.bar_strategies}
-    return AccountRuntimeConfig(
-        automation_enabled=account.automation_enabled,
-        entry_offset_cents=account.entry_offset_cents,
-        bankroll=Decimal(account.bankroll),
-        timeframes=timeframes,
-        flatten_minutes_before_close=spec.flatten_minutes_before_close,
-        intraday=any(t != "1d" for t in timeframes.values()),
-        max_positions=account.risk.max_open_positions,
-        kill_switch=account.risk.kill_switch,
-    )
-
-
-def open_sim_venue(path: Path, account_id: AccountId, cash: Decimal, clock: Clock) -> SimExchange:
-    """The account's durable simulated exchange (reopened if it exists), account funded."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    calendar = MarketCalendar()
-    # Filled on quotes, as a live broker fills: each symbol gets one quote per minute, which
-    # makes a re-sent bar event recognisable by the quote's timestamp. fsync guards against
-    # power cuts only; a killed process loses nothing the kernel already holds. Fill ids carry
-    # the account id: every account's venue numbers its fills from 1 into one shared ledger.
-    config = SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE, fsync=False, account_fill_ids=True)
-    opener = SimExchange.open if path.exists() else _new_exchange
-    venue = opener(path, config, clock, is_open=calendar.is_open, session_close=calendar.next_close)
-    venue.open_account(account_id, Money(cash), margin=True)
-    return venue
-
-
-def _new_exchange(path: Path, config: SimExchangeConfig, clock: Clock, **kwargs: Any) -> SimExchange:
-    return SimExchange(config, clock, path, **kwargs)
-
-
-def make_scorer(target: str | None, token: SecretStr | None = None) -> Scorer | None:
-    """The scoring client for ``target`` (see ``AccountSpec.scorer``); ``None``: rules only."""
-    if target is None:
-        return None
-    try:
-        from serving.client import HandleScorer, HttpScorer
-    except ImportError:  # serving not installed: trade on the rules
-        return None
-    if target == "serve":
-        try:
-            return HandleScorer()
-        except Exception:  # no Serve app running: rules only (the service records fallbacks)
-            return None
-    return HttpScorer(target, token=token)
-
-
-@dataclass
-class Broker:
-    """The account's ``Execution`` port and, for the simulator, its venue."""
-
-    execution: Execution
-    venue: SimExchange | None
-    closers: tuple[Callable[[], Any], ...]
-
-
-def check_broker(account: AccountConfig) -> None:
-    """Raise ``ConfigError`` for an account whose broker has no adapter yet."""
-    if account.broker in REAL_BROKERS:
-        raise ConfigError(
-            f"accounts.{account.id}.broker: the {account.broker} adapter is not available yet; "
-            "use broker = 'sim' (paper trading on the simulated exchange)"
-        )
-
-
-def open_broker(spec: AccountSpec, clock: Clock) -> Broker:
-    """The broker adapter of ``spec.account`` (only the simulator exists so far)."""
-    account = spec.account
-    check_broker(account)
-    venue = open_sim_venue(
-        spec.account_dir / "venue.sqlite3", AccountId(account.id), Decimal(account.bankroll), clock
-    )
-    execution: Execution = SimExecutionClient(venue, AccountId(account.id))
+def open_broker(spec: AccountSpec, clock: Clock, serve: VenueServer | None = None) -> BrokerClients:
+    """The account's broker clients: by its broker, or, with ``serve``, through the broker
+    simulator that serves the account's durable exchange (``spec.venue``)."""
+    if spec.venue != "sim":
+        if serve is None:
+            raise ConfigError(f"venue: {spec.venue!r} needs its simulator")
+        return _served(spec, clock, serve)
+    context = BrokerContext(spec.account, BrokerCredentials(), spec.account_dir, clock)
+    clients = open_clients(context)
     if spec.crash_after_submits is not None:
-        execution = CrashAfterSubmits(execution, spec.crash_after_submits)
-    return Broker(execution, venue, (venue.close,))
+        clients.execution = CrashAfterSubmits(clients.execution, spec.crash_after_submits)
+    return clients
 
 
-def build_host(spec: AccountSpec, service_factory: Callable[..., Any] | None = None) -> AccountHost:
-    """Wire the account of ``spec`` and return its host (not started: call ``start()``)."""
+def _served(spec: AccountSpec, clock: Clock, serve: VenueServer) -> BrokerClients:
+    """The account's exchange, opened and fed exactly as on ``sim``, traded through the broker's
+    adapter at the simulator; the feed settles the simulator after each update."""
+    account_id = AccountId(spec.account.id)
+    exchange = open_venue(spec.account_dir / VENUE_FILE, account_id, Decimal(spec.account.bankroll), clock)
+    handle = serve(exchange, clock=clock, account_id=account_id)
+    account = spec.account.model_copy(update={"broker": handle.broker})
+    clients = open_clients(BrokerContext(account, handle.credentials, spec.account_dir, clock))
+    clients.venue = SimVenueFeed(exchange, settle=handle.settle)
+    clients.closers = (*clients.closers, handle.close, exchange.close)
+    return clients
+
+
+def open_kernel(
+    spec: AccountSpec, scorer: Scorer | None = None, serve: VenueServer | None = None
+) -> AccountKernel:
+    """Wire the account of ``spec`` around its broker clients (not started: call ``start()``)."""
     spec.account_dir.mkdir(parents=True, exist_ok=True)
     clock: Clock = SimClock(spec.start) if spec.start is not None else LiveClock()
+    return compose_kernel(spec, open_broker(spec, clock, serve), clock, scorer)
+
+
+def compose_kernel(
+    spec: AccountSpec, broker: BrokerClients, clock: Clock, scorer: Scorer | None = None
+) -> AccountKernel:
+    """The kernel of ``spec`` trading through ``broker`` (any broker's clients) on ``clock``."""
+    spec.account_dir.mkdir(parents=True, exist_ok=True)
     account_id = AccountId(spec.account.id)
-    broker = open_broker(spec, clock)
     ledger = SqliteLedger(spec.ledger_path, clock)
     redis = client_from_url(spec.redis_url)
     limits = core_risk_limits(spec.account.risk)
     config = runtime_config(spec)
-    base_scorer = make_scorer(spec.scorer, spec.scorer_token)
-    scorer = RecordingScorer(base_scorer) if base_scorer is not None else None
+    recording = RecordingScorer(scorer) if scorer is not None else None
     execution = RecordingExecution(
         account_id,
         broker.execution,
@@ -248,11 +140,22 @@ def build_host(spec: AccountSpec, service_factory: Callable[..., Any] | None = N
         RiskEngine(limits),
         clock,
         offset_cents=config.entry_offset_cents,
-        scorer=scorer,
+        scorer=recording,
     )
     quotes = RedisQuoteCache(redis, clock)
-    factory = service_factory or _account_service
-    service = factory(
+    cursor = FileCursor(spec.account_dir / "cursor.json")
+    events = RedisEventLog(redis)
+    bus = MessageBus()
+    outbox = LedgerOutbox(account_id, ledger, bus, cursor)
+    snapshots = FillSnapshots(account_id, ledger, SnapshotService(ledger, clock), execution.contexts)
+    bus.subscribe(FillsRecorded, snapshots, critical=True)
+    bus.subscribe(LedgerRecorded, EventMirror(account_id, events))
+    preferences: dict[str, Any] = {spec.account.id: spec.account.notify, **spec.preferences}
+    notify = BackgroundNotify(
+        build_dispatcher(spec.notify, preferences, clock, spec.account_dir / "digest.sqlite3")
+    )
+    subscribe_notifications(bus, notify)
+    service = AccountService(
         account_id=account_id,
         strategies=[make_strategy(name) for name in spec.bar_strategies],
         execution=execution,
@@ -261,93 +164,69 @@ def build_host(spec: AccountSpec, service_factory: Callable[..., Any] | None = N
         broker=broker.execution,
         risk_limits=limits,
         quotes=quotes,
-        events=RedisEventLog(redis),
+        events=events,
         board=RedisStateBoard(redis),
         inbox=RedisCommandInbox(redis),
-        scorer=scorer,
+        scorer=recording,
         clock=clock,
         calendar=MarketCalendar(),
         config=config,
+        outbox=outbox,
     )
-    extras = _extras(spec, clock, ledger, broker, quotes, execution)
-    closers = (extras.close, *broker.closers, ledger.close, redis.close)
-    return AccountHost(
-        spec.account.id,
-        service,
-        clock,
-        FeedCursor(spec.account_dir / "feed.json"),
-        ledger,
-        broker.execution,
-        broker.venue,
-        closers=tuple(_quiet(c) for c in closers),
-        history=_history(spec),
-        timeframes=tuple(sorted(set(config.timeframes.values()))),
-        extras=extras,
-    )
-
-
-def _extras(
-    spec: AccountSpec,
-    clock: Clock,
-    ledger: SqliteLedger,
-    broker: Broker,
-    quotes: RedisQuoteCache,
-    execution: RecordingExecution,
-) -> AccountExtras:
-    """Snapshots, notifications and (for ``trident``) the options desk of the account."""
-    account_id = AccountId(spec.account.id)
-    snapshots = FillSnapshots(account_id, ledger, SnapshotService(ledger, clock), execution)
-    preferences: dict[str, Any] = {spec.account.id: spec.account.notify, **spec.preferences}
-    dispatcher = build_dispatcher(spec.notify, preferences, clock, spec.account_dir / "digest.sqlite3")
-    notify = BackgroundNotify(dispatcher)
-    watch = LedgerWatch(account_id, ledger, spec.account_dir / "watch.json", snapshots, notify)
-    return AccountExtras(
-        spec.account.id,
+    ports = KernelPorts(
         ledger,
         broker.execution,
         quotes,
+        clock,
+        cursor,
+        venue=broker.venue,
+        history=_history(spec),
+        closers=(notify.close, broker.close, ledger.close, redis.close),
+    )
+    return AccountKernel(
+        account_id,
+        service,
         execution,
         snapshots,
-        watch,
-        notify,
-        _options(spec, clock, ledger, broker, quotes, execution),
-        Decimal(spec.account.bankroll),
+        outbox,
+        ports,
+        options=_options(spec, clock, execution, ports, broker.market_data),
+        bankroll=Decimal(spec.account.bankroll),
+        timeframes=tuple(sorted(set(config.timeframes.values()))),
     )
 
 
 def _options(
     spec: AccountSpec,
     clock: Clock,
-    ledger: SqliteLedger,
-    broker: Broker,
-    quotes: RedisQuoteCache,
     execution: RecordingExecution,
+    ports: KernelPorts,
+    market_data: MarketData | None,
 ) -> OptionsDesk | None:
     underlying = spec.underlying
     if underlying is None:
         return None
-    if spec.market is None:
+    market = market_data
+    if spec.market is not None:  # the synthetic market's chains (a broker's data does not know it)
+        market = SyntheticMarketData(SyntheticMarket(spec.market, OPTION_CHAINS), clock)
+    if market is None:
         raise ConfigError(
-            f"accounts.{spec.account.id}.strategies: trident needs option chains; only the synthetic "
-            "market provides them so far (run on the simulated exchange with stored synthetic data)"
+            f"accounts.{spec.account.id}.strategies: trident needs option chains: a synthetic market "
+            "(stored synthetic data) or a broker whose clients include market data"
         )
-    market = SyntheticMarket(spec.market, OPTION_CHAINS)
     return build_options_desk(
         AccountId(spec.account.id),
         execution,
-        ledger,
-        broker.execution,
-        quotes,
+        ports.ledger,
+        ports.broker,
+        ports.quotes,
         market,
         clock,
         spec.options,
         underlying,
         Decimal(spec.account.risk.max_risk_per_trade),
-        broker.venue,
+        ports.venue,
     )
-
-
-_HISTORY: Final = {"1m": timedelta(days=7), "1d": timedelta(days=600)}
 
 
 def _history(spec: AccountSpec) -> History | None:
@@ -369,17 +248,3 @@ def _history(spec: AccountSpec) -> History | None:
         return bars.filter(pl.col("ts") + timedelta(minutes=1) <= until)
 
     return read
-
-
-def _account_service(**kwargs: Any) -> Any:
-    from core.trading import AccountService
-
-    return AccountService(**kwargs)
-
-
-def _quiet(close: Callable[[], Any]) -> Callable[[], None]:
-    def run() -> None:
-        with contextlib.suppress(Exception):
-            close()
-
-    return run

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from configs.accounts import AccountConfig, BrokerCredentials
 from core.clock import Clock
 from core.errors import ConfigError
 from core.ports import Execution, MarketData
+from core.ports.market_data import VenueFeed
 
 FACTORY_MODULES: dict[str, str] = {
     "sim": "adapters.brokers.sim.factory",
@@ -42,6 +44,8 @@ class BrokerClients:
     execution: Execution
     market_data: MarketData | None = None
     closers: tuple[Callable[[], Any], ...] = field(default=())
+    venue: VenueFeed | None = None
+    """The simulated exchange's feed (``None`` at a real broker, which sees the market itself)."""
 
     def close(self) -> None:
         for close in self.closers:
@@ -57,8 +61,26 @@ def open_clients(context: BrokerContext) -> BrokerClients:
     try:
         module = import_module(name)
     except ModuleNotFoundError as exc:
+        if exc.name is None or not name.startswith(exc.name):
+            raise  # the adapter exists but misses a dependency: say which, not "no adapter"
         raise ConfigError(
             f"accounts.{context.account.id}.broker: the {broker} adapter is not available ({exc.name})"
         ) from None
     factory: Callable[[BrokerContext], BrokerClients] = module.open_clients
     return factory(context)
+
+
+def check_broker(account: AccountConfig) -> None:
+    """Raise ``ConfigError`` naming the account if its broker has no adapter (before any actor starts)."""
+    name = FACTORY_MODULES.get(account.broker)
+    if name is None:
+        raise ConfigError(f"accounts.{account.id}.broker: unknown broker {account.broker!r}")
+    try:
+        found = find_spec(name)
+    except ModuleNotFoundError:
+        found = None
+    if found is None:
+        raise ConfigError(
+            f"accounts.{account.id}.broker: the {account.broker} adapter is not available ({name} is missing); "
+            "use broker = 'sim' (paper trading on the simulated exchange)"
+        )

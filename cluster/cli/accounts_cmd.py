@@ -68,7 +68,7 @@ def list_accounts(profile: ProfileOption = None) -> None:
 
             try:
                 health = ray.get(handle.health.remote(), timeout=5)
-                state = f"events {health['events']}, last {health['last_event_at'] or '-'}"
+                state = f"events {health.events}, last {health.last_event_at or '-'}"
             except ray.exceptions.RayError as exc:
                 state = type(exc).__name__
         table.add_row(

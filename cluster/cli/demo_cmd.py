@@ -28,13 +28,21 @@ def demo(
     ] = "intraday,swing,options",
     num_samples: Annotated[int, typer.Option(min=1, help="Tune trials per strategy.")] = 4,
     root: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path("var/demo"),
+    venue: Annotated[
+        str,
+        typer.Option(
+            help="Where the accounts trade: sim (the simulated exchange's own clients) or a broker "
+            "simulator serving it over the broker's wire protocol: alpaca-sim, tastytrade-sim, ibkr-sim."
+        ),
+    ] = "sim",
 ) -> None:
     """Generate the market, train and promote with Tune, serve, trade a session, report.
 
     Everything runs on this machine: a local Ray, an embedded Redis, a SQLite ledger and the
     simulated exchange; no broker, data vendor or model hub is called.
     """
-    from cluster.demo import plan_demo, run_demo
+    from cluster.demo import plan_demo
+    from cluster.demo_steps import run_demo
 
     console = Console()
     try:
@@ -46,6 +54,7 @@ def demo(
             seed=seed,
             accounts=[a.strip() for a in accounts.split(",") if a.strip()],
             num_samples=num_samples,
+            venue=venue,
         )
         run_demo(plan, console, base)
     except (ConfigError, DataError, ValueError) as exc:

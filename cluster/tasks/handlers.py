@@ -62,7 +62,7 @@ def desk_handlers(settings: Settings, paths: DeskPaths, clock: Clock, fan_out: F
     desk = DeskHandlers({}, ledger)
 
     def report(occ: Occurrence) -> str:
-        accounts = fan_out("daily_report", (occ.due.isoformat(),))  # each account's own notice
+        accounts = fan_out("daily_report", (occ.due,))  # each account's own notice
         text = daily_report(settings, paths, clock, ledger, notifier, _session(occ))
         return f"{text}; {len(accounts)} account notice(s)"
 

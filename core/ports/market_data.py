@@ -28,6 +28,7 @@ from typing import Protocol, runtime_checkable
 
 import polars as pl
 
+from core.messages import BarEvent
 from core.model import InstrumentId
 from core.model.instruments import OptionContract
 from core.model.market import Bar, OptionQuote, Quote
@@ -115,4 +116,18 @@ class MarketData(Protocol):
 
     def close(self) -> None:
         """Release connections and threads; the source delivers nothing afterwards."""
+        ...
+
+
+@runtime_checkable
+class VenueFeed(Protocol):
+    """The market a simulated venue fills on. The sim adapter feeds its exchange through this;
+    an account at a real broker has none (the broker sees the market itself)."""
+
+    def on_bars(self, event: BarEvent) -> None:
+        """A bar event's quotes (newer than the venue's) and the bars of symbols without one."""
+        ...
+
+    def on_quotes(self, quotes: Sequence[Quote]) -> None:
+        """Quotes of other instruments (option legs), matched as one snapshot."""
         ...

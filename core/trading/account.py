@@ -48,7 +48,7 @@ class AccountService(CycleMixin):
                 self.control = configured_control(self.config)
         protections = self._protections.load()
         self._load_session_start()
-        self._restore_mirror()
+        self._restore_outbox()
         result, error, fills = None, "", 0
         if not self.control.deleted:
             result, error = self._recover(now)
@@ -243,7 +243,7 @@ class AccountService(CycleMixin):
         if self._purger is None:
             self._alert("purge_unavailable", {"why": "no purger configured; the account stays halted"})
             return False
-        self._mirror.flush()
+        self.outbox.drain()
         counts = dict(self._purger.purge_account(self.account_id))
         now = self._clock.now()
         self._ledger.append_event(DELETED_EVENT, {"account": str(self.account_id), "rows": counts})

@@ -17,6 +17,7 @@ from core.clock import Clock
 from core.errors import InvalidValue, TemporaryError
 from core.execution import ExecutionService, Reconciler, ReconcileResult
 from core.features import warmup_rows
+from core.messages import LedgerRecorded
 from core.model import AccountBalance, AccountId, Money, OrderStatus, Position
 from core.ports.cache import CommandInbox, EventLog, QuoteCache, StateBoard
 from core.ports.execution import Execution
@@ -24,12 +25,14 @@ from core.ports.ledger import Ledger
 from core.ports.scorer import Scorer
 from core.risk import RiskLimits
 from core.strategies import Strategy
+from core.trading.bus import MessageBus
 from core.trading.commands import ControlState
 from core.trading.config import AccountPurger, AccountRuntimeConfig, feature_set_of
 from core.trading.entries import Book, EntryPipeline
 from core.trading.events import EventMirror
 from core.trading.exits import ExitSubmitter
 from core.trading.latency import LatencyRecorder, Timer
+from core.trading.outbox import LedgerOutbox
 from core.trading.protections import ProtectionBook
 from core.trading.state import build_state
 from core.trading.window import RollingBars
@@ -61,6 +64,7 @@ class AccountBase:
         *,
         purger: AccountPurger | None = None,
         timer: Timer = time.perf_counter,
+        outbox: LedgerOutbox | None = None,
     ) -> None:
         names = [s.name for s in strategies]
         if len(set(names)) != len(names):
@@ -85,7 +89,10 @@ class AccountBase:
             self._windows[tf] = RollingBars(warm + warmup_rows(feature_set_of(tf)))
         self._protections = ProtectionBook(account_id, ledger)
         self._exits = ExitSubmitter(account_id, broker, ledger, clock, execution.retry)
-        self._mirror = EventMirror(account_id, ledger, events)
+        if outbox is None:  # on its own (tests, scripts): the event log is its one subscriber
+            outbox = LedgerOutbox(account_id, ledger, MessageBus(), {})
+            outbox.bus.subscribe(LedgerRecorded, EventMirror(account_id, events))
+        self.outbox = outbox
         self._events = events
         self.submit_latency = LatencyRecorder(timer)
         self.cycle_latency = LatencyRecorder(timer)
@@ -172,7 +179,7 @@ class AccountBase:
             fallbacks=self._entries.fallbacks,
             latency={"bar_to_submit": self.submit_latency.summary(), "cycle": self.cycle_latency.summary()},
             cycles=self._cycles,
-            ledger_seq=self._mirror.seq,
+            ledger_seq=self.outbox.seq,
         )
 
     def _status(self) -> str:
@@ -191,22 +198,24 @@ class AccountBase:
         return "trading" if self.config.automation_enabled else "suggesting"
 
     def _publish(self) -> None:
-        self._mirror.flush()
+        self.outbox.drain()
         try:
             self._board.set_account_state(self.account_id, self.snapshot_state())
         except TemporaryError:
             self.publish_failures += 1
 
-    def _restore_mirror(self) -> None:
+    def _restore_outbox(self) -> None:
+        if self.outbox.started:
+            return
         try:
             previous = self._board.get_account_state(self.account_id)
         except TemporaryError:
             previous = None
         seq = previous.get("ledger_seq") if previous else None
         if isinstance(seq, int) and seq >= 0:
-            self._mirror.seq = seq
+            self.outbox.skip_to(seq)
         else:
-            self._mirror.skip_to_end()
+            self.outbox.skip_to_end()
 
     def _book(self) -> Book:
         positions = {p.instrument.id: p for p in self._ledger.positions(self.account_id) if not p.is_flat}

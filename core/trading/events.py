@@ -1,19 +1,19 @@
-"""``EventMirror``: the ledger's events of one account, republished on the ``EventLog``.
+"""``EventMirror``: the account's ledger events, republished on the ``EventLog`` for the TUI.
 
-The ledger is the durable record and already logs every order change, fill, denial,
-reconciliation and override in one sequence; the mirror forwards what is new after each cycle,
-under the event kinds the TUI and reports read. A publish that fails (Redis down) is retried on
-the next call from the same sequence number, so nothing is skipped.
+A subscriber of the kernel's bus: each ``LedgerRecorded`` goes out under the event kind the
+TUI and reports read. A publish that fails (Redis down) waits and is sent before the next one,
+so nothing is skipped.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Final
 
 from core.errors import TemporaryError
+from core.messages import LedgerRecorded
 from core.model import AccountId
 from core.ports.cache import EventLog
-from core.ports.ledger import Ledger, LedgerEvent
 
 _EXACT: Final[dict[str, str | None]] = {
     "fill": "fill",
@@ -32,7 +32,6 @@ _EXACT: Final[dict[str, str | None]] = {
     "trading.session_start": None,
 }
 _PREFIXES: Final = (("order.", "order"), ("reconcile.", "reconcile"), ("snapshot.", "snapshot"))
-_PAGE: Final = 500
 
 
 def event_kind(ledger_kind: str) -> str | None:
@@ -46,40 +45,37 @@ def event_kind(ledger_kind: str) -> str | None:
 
 
 class EventMirror:
-    """Forwards one account's ledger events after ``seq`` to the event log."""
+    """Republishes one account's ``LedgerRecorded`` messages on the event log (a bus subscriber).
 
-    def __init__(self, account_id: AccountId, ledger: Ledger, events: EventLog, seq: int = 0) -> None:
+    Entries the log refused (Redis down) wait, in order, and go out before the next one.
+    """
+
+    def __init__(self, account_id: AccountId, events: EventLog) -> None:
         self.account_id = account_id
-        self._ledger = ledger
         self._events = events
-        self.seq = seq
+        self._pending: deque[dict[str, Any]] = deque()
         self.published = 0
         self.failures = 0
 
-    def skip_to_end(self) -> int:
-        """Move past every recorded event without publishing (a first start with no history)."""
-        while batch := self._ledger.events(self.seq, _PAGE, self.account_id):
-            self.seq = batch[-1].seq
-        return self.seq
+    def __call__(self, message: LedgerRecorded) -> None:
+        kind = event_kind(message.kind)
+        if kind is not None:
+            self._pending.append(self._entry(kind, message))
+        self.flush()
 
     def flush(self) -> int:
-        """Publish the events recorded since the last flush; returns how many were published."""
+        """Send what waits; returns how many went out."""
         count = 0
         try:
-            while batch := self._ledger.events(self.seq, _PAGE, self.account_id):
-                for event in batch:
-                    kind = event_kind(event.kind)
-                    if kind is not None:
-                        self._events.publish(self._entry(kind, event))
-                        count += 1
-                    self.seq = event.seq
-                if len(batch) < _PAGE:
-                    break
+            while self._pending:
+                self._events.publish(self._pending[0])
+                self._pending.popleft()
+                count += 1
         except TemporaryError:
             self.failures += 1
         self.published += count
         return count
 
-    def _entry(self, kind: str, event: LedgerEvent) -> dict[str, Any]:
-        payload = dict(event.payload) | {"ledger_kind": event.kind, "seq": event.seq}
-        return {"kind": kind, "account": str(self.account_id), "ts": event.ts, "payload": payload}
+    def _entry(self, kind: str, m: LedgerRecorded) -> dict[str, Any]:
+        payload = dict(m.payload) | {"ledger_kind": m.kind, "seq": m.seq}
+        return {"kind": kind, "account": str(self.account_id), "ts": m.ts, "payload": payload}

@@ -1,11 +1,13 @@
-"""Options accounts: the Senex Trident over the synthetic option chains (no Ray here).
+"""Options accounts: the Senex Trident, reading chains only through the ``MarketData`` port.
 
-An account whose strategies include ``trident`` gets an ``OptionsDesk``. Each minute it prices
-the chain of its underlying once (``ChainCache``) and pushes the quotes of the contracts it
-needs, the four legs the cycle would choose now plus every contract held or working, into the
-simulated exchange (which fills working combinations on them) and the Redis quote cache (which
-the cycle and the manager price from). ``cycle`` runs ``TridentCycle``; ``exits`` runs
-``TridentManager`` and sends its closing orders through the same ``ExecutionService``.
+An account whose strategies include ``trident`` gets an ``OptionsDesk``. ``PortChains`` reads
+the chain of its underlying from the port (expirations, contracts, option quotes with greeks)
+once per instant. Each minute the desk pushes the quotes of the contracts it needs, the four
+legs the cycle would choose now plus every contract held or working, into the venue feed (a
+simulated exchange fills working combinations on them; a real broker has none) and the quote
+cache (which the cycle and the manager price from). ``run_cycle`` runs ``TridentCycle``;
+``exits`` runs ``TridentManager`` and sends its closing orders through the same
+``ExecutionService``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
-from adapters.brokers.sim import SimExchange
-from adapters.market.synthetic.market import SyntheticMarket
-from adapters.market.synthetic.options import option_chain, option_quotes
-from adapters.market.synthetic.quotes_bridge import to_option_quote
 from core.calendar import MarketCalendar, to_new_york
 from core.clock import Clock
 from core.errors import ConfigError, DataError, TemporaryError
@@ -38,6 +36,7 @@ from core.model.market import OptionQuote
 from core.ports.cache import QuoteCache
 from core.ports.execution import Execution
 from core.ports.ledger import Ledger
+from core.ports.market_data import MarketData, VenueFeed
 from core.risk import RiskContext
 from core.strategies.trident import (
     CycleResult,
@@ -84,43 +83,39 @@ def underlying_spec(symbol: str, spot: float, max_risk: Decimal, put_spreads: in
     return UnderlyingSpec(symbol, strike_rounding=Decimal(2), wing_width=Decimal(min(by_price, by_risk)))
 
 
-class ChainCache:
-    """``option_chain(u, at)`` in domain types, priced once per ``(u, at)``.
+class PortChains:
+    """A ``ChainSource`` over the ``MarketData`` port: the chain of ``(underlying, at)`` read once.
 
-    Expiries come from the full exchange calendar: the market's own ends with its data, and
-    a chain must list expiries after the last stored session.
+    ``at`` is the account clock's now, the instant the port prices at.
     """
 
-    def __init__(self, market: SyntheticMarket, calendar: MarketCalendar | None = None) -> None:
+    def __init__(self, market: MarketData) -> None:
         self._market = market
-        self._calendar = calendar or MarketCalendar()
         self._key: tuple[str, datetime] | None = None
         self._chain: list[OptionQuote] = []
 
     def option_chain(self, underlying: str, at: datetime, /) -> list[OptionQuote]:
         if self._key != (underlying, at):
-            spot, vol = self._market.spot_and_vol(underlying, at)
-            chain = option_chain(underlying, at, spot, vol, self._market.chain_config, self._calendar)
-            self._chain = [to_option_quote(q) for q in chain]
+            contracts = [
+                c
+                for e in self._market.expirations(underlying)
+                for c in self._market.option_contracts(underlying, e)
+            ]
+            self._chain = self._market.option_quotes(contracts)
             self._key = (underlying, at)
         return self._chain
 
     def option_quotes(
         self, underlying: str, at: datetime, contracts: Iterable[OptionContract]
     ) -> list[OptionQuote]:
-        """The chain's quotes of just ``contracts`` at ``at`` (priced alone: no chain is built)."""
+        """The quotes of just ``contracts`` (from the chain when it was read at ``at``)."""
         wanted = list(contracts)
         if not wanted:
             return []
         if self._key == (underlying, at):
             ids = {c.id for c in wanted}
             return [q for q in self._chain if q.contract.id in ids]
-        spot, vol = self._market.spot_and_vol(underlying, at)
-        quotes = option_quotes(wanted, at, spot, vol, self._market.chain_config, self._calendar)
-        return [to_option_quote(q) for q in quotes]
-
-    def spot(self, underlying: str, at: datetime) -> float:
-        return self._market.spot_and_vol(underlying, at)[0]
+        return self._market.option_quotes(wanted)
 
 
 class OptionsDesk:
@@ -133,12 +128,12 @@ class OptionsDesk:
         ledger: Ledger,
         broker: Execution,
         quotes: QuoteCache,
-        chains: ChainCache,
+        chains: PortChains,
         clock: Clock,
         calendar: MarketCalendar,
         config: TridentConfig,
         exits: TridentExitConfig,
-        venue: SimExchange | None = None,
+        venue: VenueFeed | None = None,
     ) -> None:
         self.account_id = account_id
         self.config = config
@@ -273,21 +268,26 @@ def build_options_desk(
     ledger: Ledger,
     broker: Execution,
     quotes: QuoteCache,
-    market: SyntheticMarket,
+    market: MarketData,
     clock: Clock,
     spec: OptionsSpec,
     underlying: str,
     max_risk: Decimal,
-    venue: SimExchange | None,
+    venue: VenueFeed | None,
 ) -> OptionsDesk:
     """The desk of an options account trading ``underlying`` from ``market``'s chains."""
-    chains = ChainCache(market)
+    chains = PortChains(market)
     try:
-        spot = chains.spot(underlying, clock.now())
+        chain = chains.option_chain(underlying, clock.now())
     except DataError as exc:
-        raise ConfigError(f"options underlying {underlying!r}: no synthetic price ({exc})") from exc
+        raise ConfigError(f"options underlying {underlying!r}: no option chain ({exc})") from exc
+    if not chain:
+        raise ConfigError(
+            f"options underlying {underlying!r}: empty option chain at {clock.now().isoformat()}"
+        )
     config = TridentConfig(
-        underlyings=(underlying_spec(underlying, spot, max_risk),), target_dte=spec.target_dte
+        underlyings=(underlying_spec(underlying, chain[0].underlying_price, max_risk),),
+        target_dte=spec.target_dte,
     )
     return OptionsDesk(
         account_id,

@@ -1,10 +1,11 @@
-"""Learning snapshots of an account's fills, wired around ``AccountService`` (no Ray here).
+"""Learning snapshots of an account's fills: a subscriber of the kernel's bus.
 
 ``RecordingExecution`` (an ``ExecutionService``) keeps each order's suggestion and the quotes
-it was priced from; ``RecordingScorer`` keeps the strategy's last model scores. ``FillSnapshots``
-turns every new ledger fill into ``SnapshotService.on_fill`` with the instrument's position
-just before and after it (rebuilt from the ledger's fills in order) and the ``EntryContext``
-of its order when this process knows it (features, score, model version; no version: rules).
+it was priced from in ``EntryContexts``; ``RecordingScorer`` keeps the strategy's last model
+scores. ``FillSnapshots`` turns every ``FillsRecorded`` into ``SnapshotService.on_fill`` with
+the instrument's position just before and after each fill (rebuilt from the ledger's fills in
+order) and the ``EntryContext`` of its order when this process knows it (features, score,
+model version; no version: rules).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from core.execution import ExecutionResult, ExecutionService
 from core.learning import EntryContext, Mark, SnapshotService
+from core.messages import FillsRecorded
 from core.model import AccountId, Fill, InstrumentId, Order, Position, Suggestion
 from core.ports.ledger import Ledger
 from core.ports.scorer import Scorer, Scores
@@ -45,13 +47,17 @@ class RecordingScorer:
         return scores
 
 
+EntryContexts = dict[str, EntryContext]
+"""The entry context of each order this process sent, by client order id."""
+
+
 class RecordingExecution(ExecutionService):
     """``ExecutionService`` that keeps the entry context of every order it sends."""
 
     def __init__(self, *args: Any, scorer: RecordingScorer | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scorer = scorer
-        self.contexts: dict[str, EntryContext] = {}
+        self.contexts: EntryContexts = {}
 
     def prepare(self, suggestion: Suggestion, ctx: RiskContext) -> Order | ExecutionResult:
         prepared = super().prepare(suggestion, ctx)
@@ -79,17 +85,16 @@ class FillSnapshots:
     """Entry, daily and exit snapshots of one account's fills."""
 
     def __init__(
-        self, account_id: AccountId, ledger: Ledger, service: SnapshotService, execution: ExecutionService
+        self, account_id: AccountId, ledger: Ledger, service: SnapshotService, contexts: EntryContexts
     ) -> None:
         self.account_id = account_id
         self.service = service
         self._ledger = ledger
-        self._execution = execution
+        self._contexts = contexts
         self.written = 0
 
-    def _context(self, client_order_id: str) -> EntryContext | None:
-        contexts: dict[str, EntryContext] = getattr(self._execution, "contexts", {})
-        return contexts.get(client_order_id)
+    def __call__(self, message: FillsRecorded) -> None:
+        self.on_fills(message.fill_ids)
 
     def on_fills(self, fill_ids: Sequence[str]) -> int:
         """Snapshot the fills ``fill_ids`` (ledger fill events); returns the snapshots written."""
@@ -110,7 +115,7 @@ class FillSnapshots:
 
     def _one(self, fill: Fill, before: Decimal, after: Decimal) -> list[int]:
         acct, inst = fill.account_id, fill.instrument
-        context = self._context(str(fill.client_order_id))
+        context = self._contexts.get(str(fill.client_order_id))
         return self.service.on_fill(fill, Position(acct, inst, before), Position(acct, inst, after), context)
 
     def daily(self, now: datetime, marks: Mapping[str, Mark]) -> int:

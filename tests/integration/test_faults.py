@@ -47,7 +47,7 @@ def test_killed_accounts_recover_without_duplicates_or_lost_fills(env: Env, ray_
         beta = desk.accounts[account_actor_name("beta")]
         if i % 10 == 0:
             for name, handle in desk.accounts.items():
-                pids[name.split(":")[1]].add(ray_session.get(handle.health.remote())["pid"])
+                pids[name.split(":")[1]].add(ray_session.get(handle.health.remote()).pid)
         if i == 50:
             ray_session.kill(beta, no_restart=False)  # between two steps
         if i == 120:

@@ -21,6 +21,7 @@ from adapters.store import BarStore
 from cluster.live_feed import LiveFeed, synthetic_through
 from cluster.supervisor import Supervisor
 from core.calendar import MarketCalendar
+from core.trading.outcomes import KernelHealth
 from tests.integration.test_actors import SESSION, SYMBOLS, Env, make_env
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(240)]
@@ -45,8 +46,8 @@ def _events(desk: Any) -> int:
     import ray
 
     (handle,) = desk.accounts.values()
-    state: dict[str, Any] = ray.get(handle.health.remote())
-    return int(state["events"])
+    health: KernelHealth = ray.get(handle.health.remote())
+    return health.events
 
 
 def test_minutes_are_published_once_each_after_they_close(env: Env) -> None:
@@ -58,9 +59,9 @@ def test_minutes_are_published_once_each_after_they_close(env: Env) -> None:
         assert feed.pump(OPEN + timedelta(seconds=30)) == []  # the first minute is still open
         assert feed.session == SESSION and feed.next_due() == OPEN + MINUTE
         (first,) = feed.pump(OPEN + MINUTE)
-        assert first["at"] == (OPEN + MINUTE).isoformat() and first["bars"] == len(SYMBOLS)
+        assert first.at == OPEN + MINUTE and first.bars == len(SYMBOLS)
         steps = feed.pump(OPEN + 5 * MINUTE + timedelta(seconds=10))
-        assert [s["at"] for s in steps] == [(OPEN + k * MINUTE).isoformat() for k in range(2, 6)]
+        assert [s.at for s in steps] == [OPEN + k * MINUTE for k in range(2, 6)]
         assert feed.pump(OPEN + 5 * MINUTE + timedelta(seconds=40)) == []  # nothing twice
         assert feed.published == 5
         assert _events(desk) == 5  # the account took each minute
@@ -74,10 +75,7 @@ def test_a_feed_started_mid_session_skips_the_morning(env: Env) -> None:
         feed = LiveFeed(desk, SYMBOLS)
         now = OPEN + 60 * MINUTE + timedelta(seconds=5)
         steps = feed.pump(now)
-        assert [s["at"] for s in steps] == [
-            (OPEN + 59 * MINUTE).isoformat(),
-            (OPEN + 60 * MINUTE).isoformat(),
-        ]
+        assert [s.at for s in steps] == [OPEN + 59 * MINUTE, OPEN + 60 * MINUTE]
         assert feed.next_due() == OPEN + 61 * MINUTE
     finally:
         supervisor.down()

@@ -31,8 +31,7 @@ import pytest
 from pydantic import SecretStr
 
 from actors import NAMESPACE
-from actors.notifications import NotifyTargets
-from actors.options import OptionsSpec
+from adapters.account.notify import NotifyTargets
 from adapters.cache import EmbeddedRedis
 from adapters.ledger import SqliteLedger
 from adapters.market.synthetic import SessionGrid, SyntheticMarketConfig, daily_bars, simulate_symbol
@@ -42,6 +41,7 @@ from configs import Settings, load_settings
 from core.learning import stats
 from core.model import AccountId, OrderStatus, PriceEffect
 from core.ports.ledger import SnapshotKind
+from core.trading.options import OptionsSpec
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(300)]
 

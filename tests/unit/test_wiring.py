@@ -1,4 +1,4 @@
-"""The account actor's logic without Ray: wiring, the host's event handling, fault injection."""
+"""The account kernel without Ray: wiring, event handling, the cursor, fault injection."""
 
 from __future__ import annotations
 
@@ -11,18 +11,20 @@ from typing import Any
 import polars as pl
 import pytest
 
-from actors.events import BarEvent, event_seq, seq_instant
-from actors.host import CrashAfterSubmits, FeedCursor
-from actors.market_feed import SessionBars, quotes_of
-from actors.schedule_handlers import account_handlers
-from actors.wiring import AccountSpec, build_host, core_risk_limits, runtime_config
+from core.trading.schedule import account_handlers
+from adapters.account.spec import AccountSpec, core_risk_limits, runtime_config
+from adapters.account.wiring import open_kernel
+from adapters.brokers.sim.faults import CrashAfterSubmits
 from adapters.cache import EmbeddedRedis, RedisQuoteCache, client_from_url
+from adapters.ledger.cursor import FileCursor
+from adapters.market.session import SessionBars
 from adapters.market.synthetic import SessionGrid, SyntheticMarketConfig, daily_bars, simulate_symbol
 from adapters.store import BarStore
 from configs.accounts import AccountConfig, RiskLimits
 from core.calendar import MarketCalendar
 from core.clock import SimClock
 from core.errors import ConfigError
+from core.messages import BarEvent, event_seq, seq_instant
 from core.model import Money
 from core.scheduling import Occurrence, SkipTask, default_schedule
 
@@ -69,7 +71,7 @@ def _replay(host: Any, bars: SessionBars, quotes: RedisQuoteCache, instants: lis
     for at in instants:
         event = bars.minute(at)
         assert event is not None
-        quotes.put_many(quotes_of(event.bars, at))
+        quotes.put_many(event.quotes)
         host.on_bars(event)
 
 
@@ -81,10 +83,17 @@ def test_mappings() -> None:
     assert config.timeframe_of("swing_trend_following") == "1d" and not config.intraday
 
 
-def test_real_brokers_are_refused_clearly(tmp_path: Path) -> None:
+def test_a_broker_without_an_adapter_is_refused_naming_the_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.brokers import factory
+
+    monkeypatch.setitem(factory.FACTORY_MODULES, "alpaca", "adapters.brokers.nowhere.factory")
     account = AccountConfig(id="live", broker="alpaca", strategies=["sma_cross"])
-    with pytest.raises(ConfigError, match="not available yet"):
-        build_host(AccountSpec(account, tmp_path / "l", tmp_path / "s", "redis://127.0.0.1:1/0"))
+    with pytest.raises(ConfigError, match=r"accounts\.live\.broker: the alpaca adapter is not available"):
+        open_kernel(AccountSpec(account, tmp_path / "l", tmp_path / "s", "redis://127.0.0.1:1/0"))
+    with pytest.raises(ConfigError, match=r"accounts\.live\.broker"):
+        factory.check_broker(account)
 
 
 def test_event_seq_round_trips() -> None:
@@ -95,10 +104,12 @@ def test_event_seq_round_trips() -> None:
 
 def test_cursor_is_durable(tmp_path: Path) -> None:
     event = BarEvent.of(datetime(2024, 11, 29, 14, 31, tzinfo=UTC), "1m", pl.DataFrame())
-    cursor = FeedCursor(tmp_path / "feed.json")
+    cursor = FileCursor(tmp_path / "cursor.json")
     assert not cursor.seen(event)
     cursor.mark(event)
-    assert FeedCursor(tmp_path / "feed.json").seen(event)
+    assert not FileCursor(tmp_path / "cursor.json").seen(event), "durable only once saved"
+    cursor.save()
+    assert FileCursor(tmp_path / "cursor.json").seen(event)
 
 
 def test_host_trades_once_per_event_and_restarts_where_it_stopped(
@@ -107,25 +118,25 @@ def test_host_trades_once_per_event_and_restarts_where_it_stopped(
     bars = SessionBars(BarStore(data_dir), SESSION, SYMBOLS)
     instants = bars.instants
     quotes = RedisQuoteCache(client_from_url(redis_url), SimClock(instants[0]))
-    host = build_host(_spec(tmp_path, data_dir, redis_url))
+    host = open_kernel(_spec(tmp_path, data_dir, redis_url))
     assert host.start().ready
     _replay(host, bars, quotes, instants[:120])
     first = host.audit()
-    assert first["venue_orders"], "sma_cross traded"
+    assert first.venue_orders, "sma_cross traded"
     again = bars.minute(instants[119])
-    assert again is not None and host.on_bars(again)["replayed"] is True
+    assert again is not None and host.on_bars(again).replayed is True
     host.close()
 
-    restarted = build_host(_spec(tmp_path, data_dir, redis_url))
+    restarted = open_kernel(_spec(tmp_path, data_dir, redis_url))
     restarted.start()
-    assert restarted.cursor.last("1m") == event_seq(instants[119])
+    assert restarted.ports.cursor.get("1m") == event_seq(instants[119])
     _replay(restarted, bars, quotes, instants[120:])
     audit = restarted.audit()
     restarted.close()
-    assert set(first["venue_orders"]) <= set(audit["venue_orders"])
-    assert sorted(audit["ledger_fills"]) == audit["venue_fills"]
-    assert audit["ledger_positions"] == audit["venue_positions"]
-    assert all(f.startswith("alpha:") for f in audit["ledger_fills"]), "fill ids scoped by account"
+    assert set(first.venue_orders) <= set(audit.venue_orders)
+    assert sorted(audit.ledger_fills) == audit.venue_fills
+    assert audit.ledger_positions == audit.venue_positions
+    assert all(f.startswith("alpha:") for f in audit.ledger_fills), "fill ids scoped by account"
 
 
 def test_crash_after_submits_counts_venue_orders() -> None:
@@ -176,6 +187,6 @@ def test_schedule_handlers_fan_out() -> None:
     specs = {s.kind: s for s in default_schedule()}
     due = datetime(2024, 11, 29, 17, 30, tzinfo=UTC)
     assert handlers["flatten"](Occurrence(specs["flatten"], due, SESSION)) == "1 account(s)"
-    assert calls == [("scheduled_flatten", ("flatten.2", due.isoformat()))]
+    assert calls == [("scheduled_flatten", ("flatten.2", due))]
     with pytest.raises(SkipTask):
         handlers["trading_cycle"](Occurrence(specs["trading_cycle"], due, SESSION))

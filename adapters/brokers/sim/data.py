@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 
 import polars as pl
 
 from adapters.brokers.sim.exchange import SimExchange
-from core.model import InstrumentId, OptionQuote, Quote
+from core.model import InstrumentId, OptionContract, OptionQuote, Quote
+from core.ports.market_data import FeedStatus, MarketUpdate
 
 ChainSource = Callable[[str, datetime], list[OptionQuote]]
 
@@ -33,6 +34,10 @@ class SimMarketData:
         self._chain_source = chain_source
         self._quotes: dict[InstrumentId, Quote] = {}
         self._chains: dict[str, list[OptionQuote]] = {}
+        self._subscribed: set[InstrumentId] = set()
+        self._polled: dict[InstrumentId, Quote] = {}
+        self._last_message: datetime | None = None
+        self._closed = False
 
     def history(self, symbols: list[str], timeframe: str, start: datetime, end: datetime) -> pl.DataFrame:
         """Bars of ``symbols`` with ``start <= ts < end``, sorted by symbol then time.
@@ -57,6 +62,36 @@ class SimMarketData:
             return mine or venue
         return mine if mine.ts > venue.ts else venue
 
+    # -- streaming: the quotes the exchange last matched against, per subscribed instrument --
+    def subscribe_bars(self, symbols: Sequence[str], timeframe: str = "1m") -> None:
+        self.subscribe_quotes([InstrumentId(s) for s in symbols])
+
+    def subscribe_quotes(self, instrument_ids: Sequence[InstrumentId]) -> None:
+        self._subscribed.update(instrument_ids)
+
+    def unsubscribe(self, instrument_ids: Sequence[InstrumentId]) -> None:
+        self._subscribed.difference_update(instrument_ids)
+
+    def poll(self) -> MarketUpdate:
+        """Quotes of subscribed instruments newer than the last poll's."""
+        fresh: list[Quote] = []
+        for iid in sorted(self._subscribed):
+            quote = self.latest_quote(iid)
+            if quote is not None and (seen := self._polled.get(iid)) != quote:
+                fresh.append(quote)
+                self._polled[iid] = quote
+                self._last_message = quote.ts if seen is None or quote.ts > seen.ts else self._last_message
+        return MarketUpdate(quotes=tuple(fresh))
+
+    def status(self) -> FeedStatus:
+        return FeedStatus(
+            connected=not self._closed,
+            healthy=not self._closed,
+            last_message_at=self._last_message,
+            subscriptions=len(self._subscribed),
+        )
+
+    # -- options: from the chain set for an underlying, or the chain source at the venue's now --
     def set_option_chain(self, underlying: str, quotes: list[OptionQuote]) -> None:
         self._chains[underlying] = list(quotes)
 
@@ -64,3 +99,23 @@ class SimMarketData:
         if self._chain_source is not None:
             return self._chain_source(underlying, at)
         return list(self._chains.get(underlying, []))
+
+    def _chain_now(self, underlying: str) -> list[OptionQuote]:
+        if self._chain_source is not None and self._exchange is not None:
+            return self._chain_source(underlying, self._exchange.clock.now())
+        return list(self._chains.get(underlying, []))
+
+    def expirations(self, underlying: str) -> list[date]:
+        return sorted({q.contract.expiry for q in self._chain_now(underlying)})
+
+    def option_contracts(self, underlying: str, expiration: date) -> list[OptionContract]:
+        return [q.contract for q in self._chain_now(underlying) if q.contract.expiry == expiration]
+
+    def option_quotes(self, contracts: Sequence[OptionContract]) -> list[OptionQuote]:
+        by_id: dict[InstrumentId, OptionQuote] = {}
+        for underlying in {c.underlying for c in contracts}:
+            by_id |= {q.contract.id: q for q in self._chain_now(underlying)}
+        return [by_id[c.id] for c in contracts if c.id in by_id]
+
+    def close(self) -> None:
+        self._closed = True

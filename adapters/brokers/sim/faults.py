@@ -6,10 +6,16 @@ Faults are test hooks, not venue state: they are not persisted and start clean a
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from core.errors import BrokerUnavailable, ConfigError
+from core.model import Order
+from core.ports.execution import Execution
 
 
 @dataclass(slots=True)
@@ -68,3 +74,29 @@ class SimFaults:
             self.drop_next_acks -= 1
             return True
         return bool(self.drop_ack_rate) and self._rng.random() < self.drop_ack_rate
+
+
+class CrashAfterSubmits:
+    """Fault injection: exits the process right after the venue acknowledged its ``n``-th order.
+
+    Counted at the venue, so the restarted process (whose venue already holds ``n`` orders)
+    does not crash again. The ledger still has the order PENDING: recovery must adopt it.
+    """
+
+    def __init__(self, inner: Execution, n: int, exit: Callable[[int], Any] = os._exit) -> None:
+        self.inner = inner
+        self.n = n
+        self._count = len(inner.orders_since(datetime(1970, 1, 2, tzinfo=UTC)))
+        self._exit = exit
+
+    def submit(self, order: Order) -> Order:
+        known = self.inner.get_order(order.client_order_id) is not None
+        ack = self.inner.submit(order)
+        if not known:
+            self._count += 1
+            if self._count == self.n:
+                self._exit(1)
+        return ack
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)

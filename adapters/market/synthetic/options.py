@@ -103,7 +103,8 @@ def _tick(value: float) -> float:
     return 0.01 if value < 3.0 else 0.05
 
 
-def _strikes(spot: float, config: ChainConfig) -> list[float]:
+def chain_strikes(spot: float, config: ChainConfig) -> list[float]:
+    """The listed strikes around ``spot``."""
     step = config.strike_step(spot)
     center = round(spot / step)
     n = config.strikes_per_side
@@ -131,7 +132,7 @@ def option_chain(
     at = ensure_utc(at)
     quotes: list[OptionQuote] = []
     for exp in expiries(at, cfg.horizon_days, calendar):
-        for strike in _strikes(spot, cfg):
+        for strike in chain_strikes(spot, cfg):
             for right in (OptionRight.CALL, OptionRight.PUT):
                 contract = OptionContract(underlying, exp.date, right, str(strike))
                 quote = _price(contract, exp, at, spot, vol, cfg)

@@ -1,0 +1,50 @@
+"""The demo's pinned session through each account's kernel in this process (no Ray).
+
+``replay_kernel`` takes the steps the desk's actors take, in the same order, so it must give
+exactly the orders, fills and equity pinned for the actors in ``test_demo_session``: one kernel,
+whatever runs it. Broker engineers run this path through their simulators.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from adapters.account.replay import replay_kernel
+from adapters.cache import EmbeddedRedis
+from cluster.demo import demo_settings, plan_demo
+from cluster.demo_steps import generate_market
+from cluster.supervisor import Supervisor
+from configs import load_settings
+from core.calendar import MarketCalendar
+from core.trading.options import OptionsSpec
+from tests.acceptance.test_demo_session import ACCOUNTS, PINNED, SYMBOLS
+
+
+@pytest.mark.slow
+def test_the_kernel_replayed_in_process_gives_the_pinned_demo(tmp_path: Path) -> None:
+    plan = plan_demo(tmp_path, SYMBOLS, date(2025, 12, 31), seed=7, accounts=ACCOUNTS)
+    settings = demo_settings(load_settings(), plan)
+    generate_market(plan, settings, Console(quiet=True))
+    before = MarketCalendar().previous_session(plan.session)
+    outcome: dict[str, tuple[int, int, float]] = {}
+    with EmbeddedRedis(tmp_path / "redis.rdb") as redis:
+        desk = Supervisor(
+            settings,
+            plan.state_dir,
+            symbols=SYMBOLS,
+            accounts=list(ACCOUNTS),
+            redis_url=redis.url,
+            options=OptionsSpec.demo(),
+        )
+        for spec in desk.specs():
+            days = [before, plan.session] if spec.trades_options else [plan.session]
+            audit = replay_kernel(spec, days)
+            assert audit.lost_fills == [] and audit.unknown_orders == [], spec.account.id
+            equity = round(float(Decimal(audit.equity)), 2)
+            outcome[spec.account.id] = (len(audit.venue_orders), len(audit.venue_fills), equity)
+    assert outcome == PINNED
