@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cluster.cli.errors import exit_on_error
+from cluster.promotion import ServedRefresh
 from core.clock import LiveClock
 from training.registry import ModelNotFound, ModelRegistry, ModelVersion
 
@@ -131,13 +132,15 @@ def promote(
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
     """Make VERSION the served model of STRATEGY."""
+    from cluster.promotion import promote as promote_version
+
     with exit_on_error():
         reg = _open(registry)
         before = reg.promoted(strategy)
-        model = reg.promote(strategy, version, force=force)
+        model, served = promote_version(reg, strategy, version, force=force)
         was = f" (was {before.version})" if before and before.version != model.version else ""
         _out.print(f"[green]promoted[/green] {strategy} {model.version}{was}", highlight=False)
-    _refresh_served()
+    _report(served)
 
 
 @app.command()
@@ -146,20 +149,16 @@ def rollback(
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
     """Return STRATEGY to the version promoted before the current one."""
+    from cluster.promotion import rollback as rollback_version
+
     with exit_on_error():
-        model = _open(registry).rollback(strategy)
+        model, served = rollback_version(_open(registry), strategy)
         _out.print(f"[yellow]rolled back[/yellow] {strategy} to {model.version}", highlight=False)
-    _refresh_served()
+    _report(served)
 
 
-def _refresh_served() -> None:
-    """Swap the new version into a running scoring endpoint, if there is one."""
-    try:
-        from serving.deploy import refresh_after_promotion
-
-        versions = refresh_after_promotion()
-    except Exception as exc:  # the registry switch stands; serving catches up on its next start
-        _out.print(f"[yellow]served models not updated: {exc}[/yellow]", highlight=False)
-        return
-    if versions is not None:
-        _out.print(f"serving now: {versions}", highlight=False)
+def _report(served: ServedRefresh) -> None:
+    if served.error:
+        _out.print(f"[yellow]served models {served.line()}[/yellow]", highlight=False)
+    elif served.versions is not None:
+        _out.print(f"serving now: {served.line()}", highlight=False)

@@ -102,9 +102,7 @@ def run(
         while True:
             if feed is not None:
                 for step in feed.pump(clock.now()):
-                    console.print(
-                        f"{step['at']} bars: {step.get('bars', 0)} to {len(step.get('accounts', {}))} accounts"
-                    )
+                    console.print(f"{step.at.isoformat()} bars: {step.bars} to {len(step.accounts)} accounts")
             for record in ray.get(desk.scheduler.advance_to.remote(clock.now())):
                 console.print(
                     f"{record['due']} {record['task']}: {record['status']} {record['detail'] or ''}"

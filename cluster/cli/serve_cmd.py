@@ -63,9 +63,9 @@ def serve(
     ] = None,
 ) -> None:
     """Start the scoring endpoint, or update it in place if it runs (promoted versions, limits)."""
-    import ray
-
-    from serving.deploy import connect, deploy
+    from cluster.runtime import attach
+    from cluster.runtime import connect as connect_ray
+    from serving.deploy import deploy
     from serving.options import ServingOptions
 
     settings = _settings()
@@ -84,9 +84,9 @@ def serve(
         names = _strategies(settings, registry, strategies)
         if not names:
             raise typer.BadParameter("no strategies: pass --strategies or register a model first")
-        local = not connect(address)
+        local = not attach(address)
         if local:
-            ray.init(log_to_driver=False, configure_logging=False)
+            connect_ray(local_only=True)
         deploy(registry, names, options)
     _out.print(
         f"[green]serving[/green] {', '.join(names)} at http://{options.host}:{options.port}/v1/score/<strategy> "

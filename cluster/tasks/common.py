@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from adapters.files import atomic_write
 from configs import Settings
 from core.calendar import MarketCalendar, to_new_york
 from core.clock import Clock
@@ -113,9 +114,9 @@ def merge_partition(root: Path, kind: str, timeframe: str, frame: pl.DataFrame) 
             old = pl.read_parquet(target, hive_partitioning=False)
             merged = pl.concat([old, merged], how="diagonal_relaxed").unique(subset="ts", keep="last")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{_FILE}.{os.getpid()}.partial")
-        merged.sort("ts").write_parquet(tmp)
-        tmp.replace(target)
+        buffer = io.BytesIO()
+        merged.sort("ts").write_parquet(buffer)
+        atomic_write(target, buffer.getvalue())
     return frame.height
 
 
@@ -135,9 +136,7 @@ def read_partitions(
 
 
 def write_json(path: Path, payload: Any) -> Path:
-    """Write ``payload`` as JSON atomically (stage, then rename)."""
+    """Write ``payload`` as JSON atomically (``adapters.files.atomic_write``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
     return path

@@ -242,10 +242,7 @@ def collect_retrain(
         }
         ledger.append_event("model.retrain", payload)
     if refresh and any(o.promoted for o in outcomes):
-        from serving.deploy import refresh_after_promotion
+        from cluster.promotion import refresh_served
 
-        served = refresh_after_promotion()
-        detail += "; served: " + (
-            "no scoring app running" if served is None else ", ".join(f"{k} {v}" for k, v in served.items())
-        )
+        detail += "; served: " + refresh_served().line()
     return detail
