@@ -16,12 +16,12 @@ from typing import Any
 import ray
 
 from actors import NAMESPACE, SCHEDULER_NAME
-from core.trading.schedule import FanOut, account_handlers
 from adapters.ledger.task_runs import SqliteRunStore
 from core.calendar import MarketCalendar
 from core.clock import Clock, SimClock
 from core.scheduling import Scheduler, ScheduleRunner, default_schedule
 from core.trading.outcomes import StepFailure
+from core.trading.schedule import FanOut, account_handlers
 
 RESTART_WAIT_S = 30.0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,19 @@ def _sources(*packages: str) -> list[Path]:
 def test_core_imports_no_runtime_sdk_or_ui() -> None:
     offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & FORBIDDEN_IN_CORE) for p in _sources("core")}
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+CORE_THIRD_PARTY = {"exchange_calendars", "numpy", "polars", "pydantic", "tenacity"}
+"""What ``core`` may import beyond the standard library (and itself): an explicit allow-list."""
+
+
+def test_core_imports_only_allowed_third_party_packages() -> None:
+    offenders = {}
+    for path in _sources("core"):
+        outside = {n for n in _imports(path) if n != "core" and n not in sys.stdlib_module_names}
+        if outside - CORE_THIRD_PARTY:
+            offenders[str(path.relative_to(ROOT))] = sorted(outside - CORE_THIRD_PARTY)
+    assert offenders == {}
 
 
 def test_core_and_configs_import_nothing_above_them() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from core.trading.schedule import account_handlers
 from adapters.account.spec import AccountSpec, core_risk_limits, runtime_config
 from adapters.account.wiring import open_kernel
 from adapters.brokers.sim.faults import CrashAfterSubmits
@@ -27,6 +26,7 @@ from core.errors import ConfigError
 from core.messages import BarEvent, event_seq, seq_instant
 from core.model import Money
 from core.scheduling import Occurrence, SkipTask, default_schedule
+from core.trading.schedule import account_handlers
 
 SYMBOLS = ("SYNA", "SYNB")
 SESSION = date(2024, 11, 29)
