@@ -3,7 +3,9 @@
 Columns are matched by name (case-insensitive) after ``column_map`` renames; ``timestamp``,
 ``datetime``, ``time`` and ``date`` are accepted for ``ts``. Timestamps may be ISO 8601 (with
 an offset, or naive and then read in ``tz``) or epoch numbers (s, ms, µs or ns, told apart
-by magnitude). Daily bars are keyed by the session date as written and stored at that
+by magnitude). An unnamed first column (the index pandas writes by default: an empty header,
+``Unnamed: 0`` or parquet's ``__index_level_0__``) is the timestamp when no other column is;
+``column_map={"": "ts"}`` names it explicitly. Daily bars are keyed by the session date as written and stored at that
 session's close. Every row is checked before anything is written; on any bad row nothing is
 written and ``BarImportError`` lists the rows by CSV line number (header = line 1) or, for
 parquet, by 1-based row number.
@@ -134,6 +136,9 @@ def _rename(frame: pl.DataFrame, column_map: dict[str, str] | None) -> tuple[pl.
     if bad_targets:
         raise DataError(f"--map targets {bad_targets} are not bar columns {list(BAR_SCHEMA)}")
     renamed: dict[str, str] = {}
+    index_col = _unnamed_index(frame, mapping)
+    if index_col is not None:
+        mapping[index_col] = "ts"
     for col in frame.columns:
         if col in (_LINE, _FIELDS):
             continue
@@ -145,6 +150,19 @@ def _rename(frame: pl.DataFrame, column_map: dict[str, str] | None) -> tuple[pl.
             renamed[col] = target
     ignored = tuple(c for c in frame.columns if c not in (_LINE, _FIELDS) and c not in renamed)
     return frame.select(*[pl.col(c).alias(t) for c, t in renamed.items()], _LINE, _FIELDS), ignored
+
+
+def _unnamed_index(frame: pl.DataFrame, mapping: dict[str, str]) -> str | None:
+    """The unnamed index column to read as ``ts``, when no other column provides a timestamp."""
+    names = [c for c in frame.columns if c not in (_LINE, _FIELDS)]
+    unnamed = [c for c in names if c.strip() in _INDEX_NAMES and c not in mapping]
+    if not unnamed or "ts" in {v.strip().lower() for v in mapping.values()}:
+        return None
+    targets = {ALIASES.get(c.strip().lower(), c.strip().lower()) for c in names if c not in mapping}
+    return unnamed[0] if "ts" not in targets else None
+
+
+_INDEX_NAMES = frozenset({"", "Unnamed: 0", "__index_level_0__"})
 
 
 # -- parsing ---------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def import_(
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="1m, 5m, 15m, 30m, 1h or 1d.")] = "1m",
     symbol: Annotated[str | None, typer.Option(help="Symbol of every row (when the file has none).")] = None,
     mapping: Annotated[
-        list[str] | None, typer.Option("--map", help="Rename a column: SRC=DST (repeatable).")
+        list[str] | None, typer.Option("--map", help="Rename a column: SRC=DST (repeatable; =ts names the unnamed first column).")
     ] = None,
     tz: Annotated[str, typer.Option(help="Time zone of timestamps without an offset.")] = "UTC",
     data_dir: DataDirOption = None,
@@ -89,7 +89,7 @@ def import_(
     column_map: dict[str, str] = {}
     for item in mapping or []:
         src, sep, dst = item.partition("=")
-        if not sep or not src or not dst:
+        if not sep or not dst:  # an empty SRC is the unnamed (pandas index) column
             raise _fail(f"--map expects SRC=DST, got {item!r}", 2)
         column_map[src] = dst
     try:

@@ -172,3 +172,24 @@ def test_non_session_daily_row(tmp_path: Path) -> None:
     text = "date,open,high,low,close,volume\n2025-12-25,1,2,1,2,10\n"
     with pytest.raises(BarImportError, match=r"line 2: ts: 2025-12-25 is not an XNYS session"):
         import_bars(_write(tmp_path, text), BarStore(tmp_path / "s"), "1d", symbol="X")
+
+
+PANDAS_INDEX = """,Open,High,Low,Close,Volume
+2013-02-27,100,104,99,101,2000
+2013-02-28,101,105,100,104,2100
+"""
+
+
+@pytest.mark.parametrize("column_map", [None, {"": "ts"}])
+def test_unnamed_index_column_is_the_timestamp(tmp_path: Path, column_map: dict[str, str] | None) -> None:
+    # The layout DataFrame.to_csv() writes by default (and backtesting.py's GOOG.csv).
+    store = BarStore(tmp_path / "store")
+    report = import_bars(_write(tmp_path, PANDAS_INDEX), store, "1d", column_map, symbol="GOOG")
+    assert report.rows == 2 and report.ignored_columns == ()
+    assert store.read("1d", ["GOOG"])["close"].to_list() == [101.0, 104.0]
+
+
+def test_unnamed_column_is_ignored_when_a_timestamp_column_exists(tmp_path: Path) -> None:
+    text = ",Date,Open,High,Low,Close,Volume\n0,2013-02-27,100,104,99,101,2000\n"
+    report = import_bars(_write(tmp_path, text), BarStore(tmp_path / "s"), "1d", symbol="GOOG")
+    assert report.rows == 1 and report.ignored_columns == ("",)
