@@ -86,6 +86,8 @@ class IbSession:
         self._closing = False
         self._reconnect: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.keyed = asyncio.Lock()
+        """Held around ib_async requests it keys by name (current time, positions)."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="ib-session", daemon=True)
 
@@ -160,6 +162,13 @@ class IbSession:
         if self.ib is None or not self.ib.isConnected():
             raise BrokerUnavailable(f"not connected to TWS at {self.settings.host}:{self.settings.port}")
         return self.ib
+
+    async def round_trip(self, ib: IB) -> None:
+        """Ask TWS the time and wait for it: everything TWS sent before has been handled then.
+
+        Serialised: ib_async keys this request by name, so concurrent ones would collide."""
+        async with self.keyed:
+            await ib.reqCurrentTimeAsync()
 
     def touch(self) -> None:
         self.last_message_at = self.clock.now()
