@@ -19,7 +19,9 @@ from adapters.market.synthetic.quotes_bridge import SyntheticOptionChains
 from configs.accounts import BrokerCredentials, IbkrConnection
 from core.clock import Clock
 from core.model import AccountId, OptionContract, Quote
-from simulators.ibkr.server import BarMarket, ChainMarket, FakeTws, con_id_of
+from simulators.ibkr.base import con_id_of
+from simulators.ibkr.market import BarMarket, ChainMarket
+from simulators.ibkr.server import FakeTws
 
 __all__ = ["FakeTws", "IbkrSimulator", "con_id_of", "start"]
 
