@@ -17,6 +17,7 @@ protocol-faithful simulator), write one factory returning a ``Venue`` and add it
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -122,7 +123,12 @@ class IbkrDriver(SimDriver):
     for the IBKR scenario tests."""
 
     def __init__(
-        self, exchange: SimExchange, clock: SimClock, handle: IbkrSimulator, session: IbSession, account: AccountId
+        self,
+        exchange: SimExchange,
+        clock: SimClock,
+        handle: IbkrSimulator,
+        session: IbSession,
+        account: AccountId,
     ) -> None:
         super().__init__(exchange, clock)
         self.handle = handle
@@ -141,6 +147,17 @@ class IbkrDriver(SimDriver):
         self.adapter.sync()
 
 
+class _Recorder(logging.Handler):
+    """Keeps the errors ib_async logs (and swallows) for messages it cannot decode."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def ibkr_venue(market: object | None = None, **timing: float) -> Venue:
     """The IBKR adapter (ib_async) against the fake TWS with a ``SimExchange`` behind it."""
     base = sim_venue()
@@ -151,12 +168,16 @@ def ibkr_venue(market: object | None = None, **timing: float) -> Venue:
     settings = IbkrSettings.from_connection(handle.credentials.ibkr, environ={}, **timing)
     session = IbSession(settings, clock)
     driver = IbkrDriver(exchange, clock, handle, session, base.account_id)
+    undecoded = _Recorder()
+    logging.getLogger("ib_async.decoder").addHandler(undecoded)
     session.start()
 
     def close() -> None:
         driver.data.close()
         session.close()
         handle.close()
+        logging.getLogger("ib_async.decoder").removeHandler(undecoded)
+        assert undecoded.records == [], "ib_async could not decode a message of the fake TWS"
 
     return Venue("ibkr", driver.adapter, driver, base.account_id, base.equity, base.puts, close)
 

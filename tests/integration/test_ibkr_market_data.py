@@ -7,7 +7,6 @@ come from reqHistoricalData: each compared with what the market itself says.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -29,13 +28,11 @@ def market() -> SyntheticMarket:
 
 
 @pytest.fixture
-def rig(market: SyntheticMarket, caplog: pytest.LogCaptureFixture) -> Iterator[Venue]:
+def rig(market: SyntheticMarket) -> Iterator[Venue]:
     venue = ibkr_venue(market)
     yield venue
     assert venue.close is not None
     venue.close()
-    undecoded = [r for r in caplog.records if r.name == "ib_async.decoder" and r.levelno >= logging.ERROR]
-    assert undecoded == [], "ib_async could not decode a message of the fake TWS"
 
 
 def data_of(venue: Venue) -> IbkrDriver:
