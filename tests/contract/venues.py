@@ -169,14 +169,14 @@ def ibkr_venue(market: object | None = None, **timing: float) -> Venue:
     session = IbSession(settings, clock)
     driver = IbkrDriver(exchange, clock, handle, session, base.account_id)
     undecoded = _Recorder()
-    logging.getLogger("ib_async.decoder").addHandler(undecoded)
+    logging.getLogger("ib_async.Decoder").addHandler(undecoded)
     session.start()
 
     def close() -> None:
         driver.data.close()
         session.close()
         handle.close()
-        logging.getLogger("ib_async.decoder").removeHandler(undecoded)
+        logging.getLogger("ib_async.Decoder").removeHandler(undecoded)
         assert undecoded.records == [], "ib_async could not decode a message of the fake TWS"
 
     return Venue("ibkr", driver.adapter, driver, base.account_id, base.equity, base.puts, close)
