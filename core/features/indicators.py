@@ -104,11 +104,12 @@ def wilder_input(x: str, period: int, idx: pl.Expr, first: int, partition: str) 
     """Column ``x`` prepared for ``wilder_smooth``: null before the seed row, the seed on it.
 
     ``x`` is defined from partition row ``first`` on; the seed, at row ``first + period - 1``,
-    is the simple mean of the first ``period`` values (a per-partition rolling mean, so it
-    carries no rounding state from the previous partition).
+    is the simple mean of the first ``period`` values (null if one is null), aggregated per
+    partition: only that partition's values, and a fraction of a rolling mean's work.
     """
     seed_row = first + period - 1
-    seed = pl.col(x).rolling_mean(period).over(partition, mapping_strategy=_CONTIGUOUS)
+    window = pl.col(x).slice(first, period)
+    seed = pl.when(window.count().over(partition) == period).then(window.mean().over(partition))
     return pl.when(idx < seed_row).then(None).when(idx == seed_row).then(seed).otherwise(pl.col(x))
 
 

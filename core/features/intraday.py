@@ -38,7 +38,7 @@ from core.features.indicators import (
     wilder_smooth,
     zscore_from,
 )
-from core.features.sessions import with_session, with_session_hours
+from core.features.sessions import with_session_and_hours
 
 __all__ = [
     "INTRADAY_FEATURES",
@@ -82,7 +82,7 @@ def _intraday_lazy(frame: pl.LazyFrame, presorted: bool = False) -> pl.LazyFrame
     part = "_pid"
     idx = pl.col("_idx")
     close = pl.col("close")
-    lf = sort_by_symbol_ts(with_session(frame), presorted)
+    lf = sort_by_symbol_ts(with_session_and_hours(frame), presorted)
     lf = lf.with_columns(partition_index(_PARTITION).alias("_idx"), partition_id(_PARTITION).alias(part))
     prev_close = pl.when(idx > 0).then(close.shift(1))
     change = close - prev_close
@@ -108,7 +108,7 @@ def _intraday_lazy(frame: pl.LazyFrame, presorted: bool = False) -> pl.LazyFrame
         wilder_smooth("_tr", ATR_PERIOD, part).alias("atr"),
     )
     mid = (pl.col("ask") + pl.col("bid")) / 2.0
-    lf = with_session_hours(lf).with_columns(
+    lf = lf.with_columns(
         zscore_from(close, pl.col("_close_mean"), pl.col("_close_std")).alias("zscore"),
         rsi_from_averages(pl.col("_avg_gain"), pl.col("_avg_loss")).alias("rsi"),
         zscore_from(pl.col("volume"), pl.col("_volume_mean"), pl.col("_volume_std")).alias("volume_zscore"),

@@ -42,7 +42,9 @@ def random_signals(n: int, seed: int, *, shorts: bool, rate: float = 0.1) -> pl.
 
 CONFIGS = [
     BacktestConfig(bankroll=10_000, max_positions=1, sizing="all_in"),
-    BacktestConfig(bankroll=10_000, max_positions=1, sizing="all_in", commission=RelativeCommission(0.002, 1.0)),
+    BacktestConfig(
+        bankroll=10_000, max_positions=1, sizing="all_in", commission=RelativeCommission(0.002, 1.0)
+    ),
     BacktestConfig(bankroll=10_000, max_positions=3, slippage=0.001, close_at_end=True),
     BacktestConfig(
         bankroll=5_000,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import polars as pl
 import pytest
 
 from core.features import INTRADAY_FEATURES, intraday_features
+from core.features.sessions import session_expr, with_session_and_hours, with_session_hours
 from tests.unit.test_features_data import minute_bars
 
 TOL = 1e-9
@@ -136,3 +137,15 @@ def test_lazy_and_unsorted_input_give_the_same_rows(bars: pl.DataFrame, feats: p
     lazy = intraday_features(shuffled.lazy())
     assert isinstance(lazy, pl.LazyFrame)
     assert lazy.collect().equals(feats)
+
+
+def test_the_hourly_session_lookup_equals_the_time_zone_conversion() -> None:
+    # Every 7 minutes across both 2024 DST changes, a holiday and a year-end, in UTC.
+    stamps = pl.datetime_range(
+        datetime(2024, 3, 8, tzinfo=UTC), datetime(2025, 1, 3, tzinfo=UTC), "7m", time_zone="UTC", eager=True
+    )
+    frame = pl.DataFrame({"ts": stamps}).lazy()
+    fast = with_session_and_hours(frame).collect()
+    slow = with_session_hours(frame.with_columns(session_expr())).collect()
+    assert fast.equals(slow.select(fast.columns))
+    assert fast["session_open"].null_count() > 0  # weekends and holidays have no hours
