@@ -9,12 +9,13 @@ errors only, so a crash or a repeated call never sends a second order for the sa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from core.clock import Clock
-from core.errors import RaydeskError
+from core.errors import RaydeskError, TemporaryError
 from core.execution import ExecutionOutcome, ExecutionResult, RetryPolicy
 from core.execution.service import submit_recorded
 from core.model import (
@@ -30,6 +31,10 @@ from core.model import (
 )
 from core.ports.execution import Execution
 from core.ports.ledger import NOT_RECEIVED_BY_BROKER, Ledger, ReservationOutcome
+from core.trading.entries import Book
+
+Alert = Callable[[str, Mapping[str, Any]], None]
+BrokerDown = Callable[[TemporaryError, str], None]
 
 
 def closing_in_flight(position: Position, open_orders: Sequence[Order]) -> Decimal:
@@ -134,3 +139,35 @@ class ExitSubmitter:
             self._ledger.record_order(result)
             cancelled.append(result)
         return cancelled, errors
+
+
+class MarketExits:
+    """Closing what is not already being closed, at market; with automation off, only an alert."""
+
+    def __init__(self, submitter: ExitSubmitter, automation: bool, alert: Alert, down: BrokerDown) -> None:
+        self.submitter = submitter
+        self._automation = automation
+        self._alert = alert
+        self._down = down
+
+    def close(
+        self, position: Position, book: Book, strategy: str, signal: str, reason: str, session: date
+    ) -> ExecutionResult | None:
+        """A market exit of ``position``'s part not in flight; None when nothing is sent."""
+        quantity = abs(position.net) - closing_in_flight(position, book.open_orders)
+        if quantity <= 0:
+            return None
+        if not self._automation:
+            self._alert(
+                "exit_suggested",
+                {"symbol": str(position.instrument.id), "reason": reason, "quantity": str(quantity)},
+            )
+            return None
+        try:
+            return self.submitter.exit(position, quantity, StrategyId(strategy), session, signal, reason)
+        except TemporaryError as exc:
+            self._down(exc, f"exit {position.instrument.id}")
+            return None
+
+    def cancel(self, orders: Sequence[Order]) -> tuple[list[Order], list[str]]:
+        return self.submitter.cancel(orders)

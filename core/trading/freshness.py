@@ -60,3 +60,15 @@ def signal_wait(
         return daily_signal_wait(bar_ts, now, calendar)
     age = ensure_utc(now) - ensure_utc(bar_ts) - timedelta(minutes=BAR_MINUTES.get(timeframe, 0))
     return f"signal {age} old" if age > max_age else None
+
+
+def flatten_window(
+    now: datetime, calendar: MarketCalendar, minutes_before_close: int
+) -> tuple[datetime, datetime] | None:
+    """From the flatten cut-off to the close of ``now``'s session (early closes included); None
+    on a day without a session."""
+    day = to_new_york(now).date()
+    if not calendar.is_session(day):
+        return None
+    _, close = calendar.session_open_close(day)
+    return close - timedelta(minutes=minutes_before_close), close
