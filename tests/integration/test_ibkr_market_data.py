@@ -97,3 +97,15 @@ def test_history_is_the_markets_bars(rig: Venue, market: SyntheticMarket) -> Non
     assert frame.height == truth.height > 0
     assert frame["close"].to_list() == truth["close"].to_list()
     assert frame["ts"].to_list() == truth["ts"].to_list()
+
+
+def test_a_bar_subscription_delivers_each_closed_bar_once(rig: Venue, market: SyntheticMarket) -> None:
+    data = data_of(rig).data
+    start = rig.driver.now()
+    data.subscribe_bars(["SPY"], "1m")
+    assert data.poll().bars == ()
+    rig.driver.advance(timedelta(minutes=3))
+    bars = data.poll().bars
+    truth = market.bars("SPY", start, start + timedelta(minutes=3))
+    assert [(b.ts, b.close) for b in bars] == list(zip(truth["ts"], truth["close"], strict=True))
+    assert len(bars) == 3 and data.poll().bars == ()
