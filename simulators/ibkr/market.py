@@ -38,51 +38,59 @@ class MarketDesk(TwsState):
 
     chains: ChainMarket | None
     bars: BarMarket | None
+    _chains_at: dict[str, tuple[datetime, dict[InstrumentId, OptionQuote]]]
 
-    def _send_ticks(self) -> None:
-        chains: dict[str, dict[InstrumentId, OptionQuote]] = {}
-        for session in self.sessions:
-            for req_id, instrument in list(session.ticks.items()):
-                quote = self.exchange.last_quote(instrument.id)
-                greeks = None
-                if isinstance(instrument, OptionContract) and self.chains is not None:
-                    if instrument.underlying not in chains:
-                        chains[instrument.underlying] = self._chain(instrument.underlying)
-                    greeks = chains[instrument.underlying].get(instrument.id)
-                    quote = quote or (greeks.quote if greeks else None)
-                if quote is None:
-                    continue
-                key = (quote.bid, quote.ask, quote.bid_size, quote.ask_size, greeks)
-                if session.sent.get(req_id) == key:
-                    continue
-                session.sent[req_id] = key
-                # TWS never quotes a side without size; the exchange's 0 means "deep".
-                session.send(*m.tick_price(req_id, 1, float(quote.bid.value), quote.bid_size or DEEP))
-                session.send(*m.tick_price(req_id, 2, float(quote.ask.value), quote.ask_size or DEEP))
-                if greeks is not None:
-                    session.send(
-                        *m.option_computation(
-                            req_id,
-                            greeks.iv,
-                            greeks.delta,
-                            greeks.theo or float(quote.mid.value),
-                            greeks.gamma,
-                            greeks.vega,
-                            greeks.theta,
-                            greeks.underlying_price,
-                        )
+    def _send_ticks(self, only: tuple[Session, int] | None = None) -> None:
+        """Quotes (and model greeks) that changed since they were last sent, to every line or
+        to ``only`` (a session's new line)."""
+        lines = [only] if only else [(s, req_id) for s in self.sessions for req_id in list(s.ticks)]
+        for session, req_id in lines:
+            instrument = session.ticks[req_id]
+            quote = self.exchange.last_quote(instrument.id)
+            greeks = None
+            if isinstance(instrument, OptionContract) and self.chains is not None:
+                greeks = self._chain(instrument.underlying).get(instrument.id)
+                quote = quote or (greeks.quote if greeks else None)
+            if quote is None:
+                continue
+            key = (quote.bid, quote.ask, quote.bid_size, quote.ask_size, greeks)
+            if session.sent.get(req_id) == key:
+                continue
+            session.sent[req_id] = key
+            # TWS never quotes a side without size; the exchange's 0 means "deep".
+            session.send(*m.tick_price(req_id, 1, float(quote.bid.value), quote.bid_size or DEEP))
+            session.send(*m.tick_price(req_id, 2, float(quote.ask.value), quote.ask_size or DEEP))
+            if greeks is not None:
+                session.send(
+                    *m.option_computation(
+                        req_id,
+                        greeks.iv,
+                        greeks.delta,
+                        greeks.theo or float(quote.mid.value),
+                        greeks.gamma,
+                        greeks.vega,
+                        greeks.theta,
+                        greeks.underlying_price,
                     )
+                )
 
     def _chain(self, underlying: str) -> dict[InstrumentId, OptionQuote]:
+        """The chain of ``underlying`` now (priced once per instant: pricing is the slow part)."""
         if self.chains is None:
             return {}
+        now = self.clock.now()
+        cached = self._chains_at.get(underlying)
+        if cached is not None and cached[0] == now:
+            return cached[1]
         try:
-            chain = self.chains.option_chain(underlying, self.clock.now())
+            chain = self.chains.option_chain(underlying, now)
         except RaydeskError:
-            return {}
+            chain = []
         for q in chain:
             self.listed.setdefault(con_id_of(q.contract), q.contract)
-        return {q.contract.id: q for q in chain}
+        priced = {q.contract.id: q for q in chain}
+        self._chains_at[underlying] = (now, priced)
+        return priced
 
     # -- market data -------------------------------------------------------------------------
     def _req_mkt_data(self, s: Session, r: FieldReader) -> None:
@@ -94,7 +102,7 @@ class MarketDesk(TwsState):
             return
         s.send(58, 1, req_id, 1)
         s.ticks[req_id] = instrument
-        self._send_ticks()
+        self._send_ticks(only=(s, req_id))
 
     def _cancel_mkt_data(self, s: Session, r: FieldReader) -> None:
         r.skip(1)  # version

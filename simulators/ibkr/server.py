@@ -52,6 +52,7 @@ class FakeTws(OrderDesk, MarketDesk):
         self.account_id = account_id
         self.chains = chains
         self.bars = bars
+        self._chains_at = {}
         self.ib_account = ib_account
         self.host = "127.0.0.1"
         self.port = 0
