@@ -27,7 +27,7 @@ __all__ = [
 
 Broker = Literal["sim", "alpaca", "tastytrade", "ibkr"]
 Mode = Literal["paper", "live"]
-Notify = Literal["immediate", "daily", "never"]
+Notify = Literal["immediate", "daily", "weekly", "never"]
 
 _live_allowed: ContextVar[bool] = ContextVar("raydesk_live_allowed", default=False)
 
@@ -82,7 +82,7 @@ class AccountConfig(Strict):
     entry_offset_cents: int = Field(
         default=4, ge=0, description="Entry limit offset from the mid, in cents (floored at natural)."
     )
-    notify: Notify = Field(default="immediate", description="Alert delivery: immediate, daily or never.")
+    notify: Notify = Field(default="immediate", description="Alert delivery: immediate, daily, weekly or never.")
     bankroll: Decimal = Field(
         default=Decimal("100000"), gt=0, description="Capital the account's sizing is based on."
     )
@@ -111,10 +111,25 @@ class AlpacaCredentials(Strict):
 
 
 class TastytradeCredentials(Strict):
-    """Tastytrade OAuth credentials (secrets: environment or secret files only)."""
+    """Tastytrade OAuth credentials (secrets: environment or secret files only).
+
+    The certification (paper) environment by default; ``live = true`` needs ``--live``. The
+    URL overrides point the adapter at a local simulator (``simulators.tastytrade``).
+    """
 
     provider_secret: SecretStr | None = Field(default=None, description="OAuth client (provider) secret.")
     refresh_token: SecretStr | None = Field(default=None, description="OAuth refresh token.")
+    account: str = Field(default="", description="Account number (5WT...); empty: the only one.")
+    live: bool = Field(default=False, description="Production API instead of certification (needs --live).")
+    api_url: str = Field(default="", description="REST base URL override (a local simulator).")
+    streamer_url: str = Field(default="", description="Account-streamer websocket URL override.")
+
+    @field_validator("live")
+    @classmethod
+    def _live_needs_opt_in(cls, live: bool) -> bool:
+        if live and not _live_allowed.get():
+            raise ValueError("the production Tastytrade API needs the explicit --live opt-in")
+        return live
 
 
 IBKR_LIVE_PORTS = frozenset({7496, 4001})
@@ -134,6 +149,9 @@ class IbkrConnection(Strict):
     )
     client_id: int = Field(default=1, ge=0, description="API client id, unique per connection.")
     account: str = Field(default="", description="IB account code (DU... paper); empty: the only one.")
+    max_requests_per_second: int = Field(
+        default=45, ge=0, le=50, description="Client-side pacing (TWS allows 50/s); 0 only for the fake TWS."
+    )
 
     @field_validator("port")
     @classmethod

@@ -54,7 +54,11 @@ class IbkrSimulator:
     @property
     def credentials(self) -> BrokerCredentials:
         connection = IbkrConnection(
-            host=self.tws.host, port=self.tws.port, client_id=self._client_id, account=self.tws.ib_account
+            host=self.tws.host,
+            port=self.tws.port,
+            client_id=self._client_id,
+            account=self.tws.ib_account,
+            max_requests_per_second=0,  # the fake has no pacing limit
         )
         return BrokerCredentials(ibkr=connection)
 

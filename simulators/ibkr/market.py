@@ -100,9 +100,17 @@ class MarketDesk(TwsState):
         if instrument is None:
             s.send(*m.error(req_id, 200, "No security definition has been found for the request"))
             return
+        if r.next_int():  # a delta-neutral contract
+            r.skip(3)
+        r.skip(1)  # generic tick list
+        snapshot = r.next_int()
         s.send(58, 1, req_id, 1)
         s.ticks[req_id] = instrument
         self._send_ticks(only=(s, req_id))
+        if snapshot:  # one picture of the line, then it ends
+            del s.ticks[req_id]
+            s.sent.pop(req_id, None)
+            s.send(57, 1, req_id)
 
     def _cancel_mkt_data(self, s: Session, r: FieldReader) -> None:
         r.skip(1)  # version

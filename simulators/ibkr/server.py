@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from adapters.brokers.ibkr.parsing import ib_time
 from adapters.brokers.sim import SimExchange
 from core.clock import Clock
+from core.errors import RaydeskError
 from core.model import AccountId, Instrument, OptionContract
 from simulators.ibkr import messages as m
 from simulators.ibkr.base import Session, con_id_of
@@ -180,12 +181,19 @@ class FakeTws(OrderDesk, MarketDesk):
             writer.close()
 
     def _handle(self, s: Session, r: FieldReader, msg_id: int) -> bool:
+        """Answer one request; False closes the connection. A request the fake fails on is
+        answered with error 321 (as TWS answers one it cannot validate), never a dropped socket."""
         r.skip(1)
         handler = self._handlers().get(msg_id)
         if handler is None:
             log.debug("fake TWS ignores message %s", msg_id)
             return True
-        return handler(s, r) is not False
+        try:
+            return handler(s, r) is not False
+        except (RaydeskError, ValueError, KeyError, IndexError) as exc:
+            log.warning("fake TWS failed on message %s: %r", msg_id, exc)
+            s.send(*m.error(-1, 321, f"Error validating request: {exc}"))
+            return True
 
     def _handlers(self) -> dict[int, Callable[[Session, FieldReader], bool | None]]:
         return {

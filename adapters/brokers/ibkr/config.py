@@ -24,6 +24,7 @@ class IbkrSettings:
     port: int = 7497
     client_id: int = 1
     account: str = ""
+    max_requests_per_second: int = 45
     connect_timeout: float = 4.0
     request_timeout: float = 10.0
     ack_timeout: float = 5.0
@@ -49,4 +50,11 @@ class IbkrSettings:
             raise ConfigError(
                 f"credentials.ibkr.{name} (or {ENV.get(name, 'IBKR_*')}): {first['msg']}"
             ) from None
-        return cls(checked.host, checked.port, checked.client_id, checked.account, **timing)
+        return cls(
+            checked.host,
+            checked.port,
+            checked.client_id,
+            checked.account,
+            checked.max_requests_per_second,
+            **timing,
+        )

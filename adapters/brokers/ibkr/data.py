@@ -119,13 +119,6 @@ class IbkrMarketData:
         if fresh and self._session.connected:
             self._session.call(self._subscribe(self._session.require(), list(fresh.values())))
 
-    def _add_options(self, contracts: Sequence[OptionContract]) -> None:
-        fresh = [c for c in contracts if c.id not in self._wanted]
-        with self._lock:
-            self._wanted.update({c.id: c for c in fresh})
-        if fresh and self._session.connected:
-            self._session.call(self._subscribe(self._session.require(), fresh))
-
     def unsubscribe(self, instrument_ids: Sequence[InstrumentId]) -> None:
         with self._lock:
             for iid in instrument_ids:
@@ -291,11 +284,32 @@ class IbkrMarketData:
         return sorted(found, key=lambda c: (c.right.value, c.strike))
 
     def option_quotes(self, contracts: Sequence[OptionContract]) -> list[OptionQuote]:
-        self._add_options(contracts)
-        wanted = {c.id for c in contracts}
-        self._session.call(self._await_greeks(wanted))
+        """Quotes with TWS's model greeks of ``contracts`` (those that answered in time).
+
+        Contracts without a streaming line (``subscribe_quotes``) get a snapshot request: TWS
+        allows about a hundred lines, and a chain is far wider than that."""
+        wanted = list(contracts)
+        asked = self._session.call(
+            self._snapshot(wanted), GREEKS_WAIT + self._session.settings.request_timeout
+        )
         with self._lock:
-            return [self._option_quotes[c.id] for c in contracts if c.id in self._option_quotes]
+            return [
+                self._option_quotes[c.id] for c in wanted if c.id in self._option_quotes and c.id in asked
+            ]
+
+    async def _snapshot(self, contracts: list[OptionContract]) -> set[InstrumentId]:
+        ib = self._session.require()
+        await self._qualify(ib, contracts)
+        asked = {c.id for c in contracts if c in self._con_ids}
+        fresh = {c.id for c in contracts if c.id in asked and c.id not in self._tickers}
+        with self._lock:
+            for iid in fresh:
+                self._option_quotes.pop(iid, None)
+        for contract in contracts:
+            if contract.id in fresh:
+                ib.reqMktData(contract_for(contract, self._con_ids[contract]), snapshot=True)
+        await self._await_greeks(fresh)
+        return asked
 
     async def _await_greeks(self, wanted: set[InstrumentId]) -> None:
         loop = asyncio.get_running_loop()
@@ -304,7 +318,7 @@ class IbkrMarketData:
             with self._lock:
                 if wanted <= self._option_quotes.keys():
                     return
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.005)
 
     def close(self) -> None:
         with contextlib.suppress(BrokerUnavailable):

@@ -177,6 +177,7 @@ class IbSession:
     async def _connect(self) -> None:
         s = self.settings
         ib = IB()
+        ib.client.MaxRequests = s.max_requests_per_second
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += lambda: self._on_disconnected(ib)
         self._saw_326 = False
