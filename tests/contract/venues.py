@@ -29,11 +29,16 @@ from adapters.brokers.ibkr.data import IbkrMarketData
 from adapters.brokers.ibkr.execution import IbkrExecution
 from adapters.brokers.ibkr.session import IbSession
 from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig, SimExecutionClient
+from adapters.brokers.tastytrade.config import TastytradeSettings
+from adapters.brokers.tastytrade.execution import TastytradeExecution
+from adapters.brokers.tastytrade.session import TtSession
 from core.clock import SimClock
 from core.model import AccountId, Equity, Instrument, InstrumentId, Money, OptionContract, Price, Quote
 from core.ports import Execution
 from simulators import ibkr as ibkr_simulator
+from simulators import tastytrade as tastytrade_simulator
 from simulators.ibkr import IbkrSimulator
+from simulators.tastytrade import TastytradeSimulator
 
 STARTING_CASH = Money(100_000)
 
@@ -182,4 +187,46 @@ def ibkr_venue(market: object | None = None, **timing: float) -> Venue:
     return Venue("ibkr", driver.adapter, driver, base.account_id, base.equity, base.puts, close)
 
 
-VENUE_FACTORIES: dict[str, Callable[[], Venue]] = {"sim": sim_venue, "ibkr": ibkr_venue}
+class TastytradeDriver(SimDriver):
+    """``VenueDriver`` of a ``SimExchange`` behind the fake Tastytrade: changes go through its
+    loop; ``settle`` waits until every push was sent and the adapter's REST view agrees."""
+
+    def __init__(self, exchange: SimExchange, clock: SimClock, handle: TastytradeSimulator) -> None:
+        super().__init__(exchange, clock)
+        self.handle = handle
+
+    def quote(self, instrument: Instrument, bid: str, ask: str, size: int | None = None) -> None:
+        self.handle.run(lambda: super(TastytradeDriver, self).quote(instrument, bid, ask, size))
+
+    def end_session(self) -> None:
+        self.handle.run(super().end_session)
+
+    def settle(self) -> None:
+        self.handle.settle()
+
+
+def tastytrade_venue(market: object | None = None, **timing: float) -> Venue:
+    """The Tastytrade adapter (the ``tastytrade`` SDK) against the fake Tastytrade over loopback."""
+    base = sim_venue()
+    assert isinstance(base.driver, SimDriver)
+    exchange, clock = base.driver.exchange, base.driver.clock
+    handle = tastytrade_simulator.start(exchange, clock=clock, account_id=base.account_id, market=market)
+    timing = {"backoff_initial": 0.05, "backoff_max": 0.5, "stabilise_s": 0.0} | timing
+    settings = TastytradeSettings.from_credentials(handle.credentials.tastytrade, environ={}, **timing)
+    session = TtSession(settings, clock).start()
+    execution = TastytradeExecution(session, base.account_id, clock)
+    execution.start()
+    driver = TastytradeDriver(exchange, clock, handle)
+
+    def close() -> None:
+        session.close()
+        handle.close()
+
+    return Venue("tastytrade", execution, driver, base.account_id, base.equity, base.puts, close)
+
+
+VENUE_FACTORIES: dict[str, Callable[[], Venue]] = {
+    "sim": sim_venue,
+    "ibkr": ibkr_venue,
+    "tastytrade": tastytrade_venue,
+}
