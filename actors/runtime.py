@@ -47,7 +47,7 @@ def connect(
         log_to_driver=False,
         configure_logging=False,
     )
-    if getattr(context, "dashboard_url", None):
+    if context.dashboard_url:
         _dashboard["url"] = f"http://{context.dashboard_url}"
     return ray
 

@@ -236,16 +236,25 @@ def check_venue(spec: AccountSpec) -> None:
     """``ConfigError`` (one clear line) if the account's broker adapter or venue simulator is missing."""
     if spec.venue == "sim":
         check_broker(spec.account)
+    else:
+        check_simulator(spec.venue)
+
+
+def check_simulator(venue: str) -> None:
+    """``ConfigError`` (one clear line) unless ``venue`` is ``sim`` or an available broker simulator."""
+    if venue == "sim":
         return
     from simulators import SIMULATED_VENUES
 
-    module = SIMULATED_VENUES.get(spec.venue)
+    module = SIMULATED_VENUES.get(venue)
     if module is None:
-        raise ConfigError(
-            f"--venue: unknown {spec.venue!r} (have sim, {', '.join(sorted(SIMULATED_VENUES))})"
-        )
-    if find_spec(module) is None:
-        raise ConfigError(f"--venue {spec.venue}: the simulator is not available yet ({module} is missing)")
+        raise ConfigError(f"--venue: unknown {venue!r} (have sim, {', '.join(sorted(SIMULATED_VENUES))})")
+    try:
+        found = find_spec(module)
+    except ModuleNotFoundError:
+        found = None
+    if found is None:
+        raise ConfigError(f"--venue {venue}: the simulator is not available yet ({module} is missing)")
 
 
 def _ping(name: str, namespace: str) -> ActorStatus:

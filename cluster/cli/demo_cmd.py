@@ -46,6 +46,9 @@ def demo(
 
     console = Console()
     try:
+        from cluster.supervisor import check_simulator
+
+        check_simulator(venue)  # before anything runs: one clear line
         base = _settings()
         plan = plan_demo(
             root,

@@ -41,3 +41,17 @@ def test_every_command_has_help() -> None:
         assert runner.invoke(app, [command, "--help"]).exit_code == 0, command
     for sub in (["data", "generate"], ["data", "import"], ["data", "info"], ["config", "show"]):
         assert runner.invoke(app, [*sub, "--help"]).exit_code == 0
+
+
+def test_demo_refuses_an_unknown_or_missing_venue_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import simulators
+
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["demo", "--venue", "nowhere-sim", "--root", str(tmp_path)])
+    assert unknown.exit_code == 2 and "--venue: unknown 'nowhere-sim'" in unknown.output
+    monkeypatch.setitem(simulators.SIMULATED_VENUES, "alpaca-sim", "simulators.not_written_yet")
+    missing = runner.invoke(app, ["demo", "--venue", "alpaca-sim", "--root", str(tmp_path)])
+    assert missing.exit_code == 2 and "the simulator is not available yet" in missing.output
+    assert not (tmp_path / "data").exists(), "nothing ran"
