@@ -14,7 +14,7 @@ from pydantic_settings import SettingsError
 
 from configs.accounts import live_trading_allowed
 from configs.settings import REDACTED, Settings
-from configs.sources import ENV_PREFIX, LoadContext, is_secret_path, using_context
+from configs.sources import ENV_PREFIX, LoadContext, is_secret_path, shows_input, using_context
 from core.errors import ConfigError
 
 __all__ = ["load_settings"]
@@ -64,16 +64,34 @@ def _describe_one(err: ErrorDetails, ctx: LoadContext, kwargs: Mapping[str, Any]
     origin = ctx.origin(loc, kwargs)
     if err["type"] == "missing":
         return f"{path}: required field is missing (in {origin})"
-    value = REDACTED if is_secret_path(Settings, loc) else _short(err.get("input"))
     message = err["msg"].removeprefix("Value error, ")
-    return f"{path} = {value}: {message} (from {origin})"
+    if err["type"] == "extra_forbidden":
+        # A misspelt key is the likeliest place for a secret under a wrong name.
+        return f"{path}: {message} (unknown setting; value not shown) (from {origin})"
+    value = err.get("input")
+    if is_secret_path(Settings, loc):
+        shown = REDACTED
+    elif shows_input(Settings, loc, value):
+        shown = _short(value)
+    else:
+        shown = f"<{_kind_of(value)}, not shown>"
+    return f"{path} = {shown}: {message} (from {origin})"
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a value"
 
 
 def _describe_parse_error(exc: SettingsError, ctx: LoadContext) -> str:
     # pydantic-settings says: error parsing value for field "x" from source "Y".
     found = re.search(r'field "(\w+)" from source "(\w+)"', str(exc))
     if found is None:
-        return f"invalid configuration (profile {ctx.profile!r}): {exc}"
+        # The parser's message may quote the input: name the failure, not the text.
+        return f"invalid configuration (profile {ctx.profile!r}): a value could not be parsed ({type(exc).__name__})"
     name = ENV_PREFIX + found.group(1).upper()
     where = (
         f"environment variable {name}"

@@ -21,6 +21,7 @@ from configs.components import (
     ServeConfig,
     TrainingConfig,
 )
+from configs.notifications import NotificationsConfig
 from configs.sources import ENV_PREFIX, NESTED, current_context
 
 __all__ = ["REDACTED", "Settings", "default_accounts"]
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     serve: ServeConfig = Field(default_factory=ServeConfig, description="Scoring endpoint.")
     training: TrainingConfig = Field(default_factory=TrainingConfig, description="Training.")
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig, description="Schedules.")
+    notifications: NotificationsConfig = Field(
+        default_factory=NotificationsConfig, description="Alert channels and thresholds."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -35,6 +35,7 @@ __all__ = [
     "current_context",
     "is_secret_path",
     "read_toml",
+    "shows_input",
     "using_context",
 ]
 
@@ -42,7 +43,10 @@ ENV_PREFIX = "RAYDESK_"
 NESTED = "__"
 PROFILES_DIR = Path(__file__).parent / "profiles"
 # Short spellings kept for convenience; they mean the same as the nested variable.
-ENV_ALIASES = {"RAYDESK_REDIS_URL": "RAYDESK_REDIS__URL"}
+ENV_ALIASES = {
+    "RAYDESK_REDIS_URL": "RAYDESK_REDIS__URL",
+    "SLACK_WEBHOOK_URL": "RAYDESK_NOTIFICATIONS__SLACK_WEBHOOK_URL",  # seed 001's variable
+}
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 Loc = tuple[str | int, ...]
@@ -103,10 +107,16 @@ class LoadContext:
 
     def env_vars(self) -> dict[str, str]:
         """``RAYDESK_*`` variables, upper-cased, with aliases expanded."""
-        found = {k.upper(): v for k, v in self.environ.items() if k.upper().startswith(ENV_PREFIX)}
+        found = {
+            k.upper(): v
+            for k, v in self.environ.items()
+            if k.upper().startswith(ENV_PREFIX) or k.upper() in ENV_ALIASES
+        }
         for short, nested in ENV_ALIASES.items():
             if short in found and nested not in found:
                 found[nested] = found[short]
+            if not short.startswith(ENV_PREFIX):
+                found.pop(short, None)
         return found
 
     def origin(self, loc: Loc, init_kwargs: Mapping[str, Any]) -> str:
@@ -272,6 +282,30 @@ def is_secret_path(model: type[BaseModel], loc: Loc) -> bool:
     return False
 
 
+_SHOWN_SCALARS = (bool, int, float, str)
+
+
+def shows_input(model: type[BaseModel], loc: Loc, value: Any) -> bool:
+    """Whether an error may echo ``value`` found at ``loc``: only a scalar of a known field
+    that cannot hold a secret. A table, a list, an unknown (misspelt) key or anything under a
+    secret could carry a secret typed under the wrong name, so it is never shown."""
+    if not isinstance(value, _SHOWN_SCALARS) or not loc:
+        return False
+    current: tuple[Any, ...] = (model,)
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        nxt: list[Any] = []
+        for tp in filter(_is_model, current):
+            info = tp.model_fields.get(part)
+            if info is not None:
+                nxt.extend(_members(info.annotation))
+        if not nxt or SecretStr in nxt:
+            return False
+        current = tuple(nxt)
+    return not any(_is_model(tp) for tp in current)
+
+
 # -- origin lookup ---------------------------------------------------------------------
 def _owns(data: Any, loc: Loc) -> bool:
     """Whether a layer's data supplies ``loc``: a list replaces wholesale, so it owns below."""
@@ -296,6 +330,9 @@ def _longest_prefix(names: Sequence[str], loc: Loc) -> str | None:
         if not canonical.startswith(ENV_PREFIX):
             continue
         parts = canonical[len(ENV_PREFIX) :].lower().split(NESTED)
-        if parts == target[: len(parts)] and (best is None or len(parts) > best[0]):
+        # A variable above ``loc`` supplies it; so does one nested below it (a table built
+        # from ``X__0__Y`` variables fails as a whole at ``X``).
+        supplies = parts == target[: len(parts)] or parts[: len(target)] == target
+        if supplies and (best is None or len(parts) > best[0]):
             best = (len(parts), name)
     return None if best is None else best[1]

@@ -30,7 +30,7 @@ NotificationKind = Literal[
     "fill", "order", "error", "kill_switch", "disconnect", "daily_report", "digest", "alert"
 ]
 Severity = Literal["info", "warning", "critical"]
-NotifyPreference = Literal["immediate", "daily", "never"]
+NotifyPreference = Literal["immediate", "daily", "weekly", "never"]
 """Mirrors ``configs.accounts.Notify`` (``core`` cannot import ``configs``)."""
 DeliveryStatus = Literal["sent", "queued", "dropped", "failed"]
 
