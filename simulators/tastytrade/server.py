@@ -132,6 +132,7 @@ class FakeTastytrade:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-tastytrade", daemon=True)
         self._server: uvicorn.Server | None = None
+        self._serving: asyncio.Future[None] = self._loop.create_future()
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self, host: str, port: int) -> None:
@@ -142,8 +143,12 @@ class FakeTastytrade:
         config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", ws="websockets-sansio")
         self._server = uvicorn.Server(config)
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._server.serve(sockets=[sock]), self._loop)
-        self.call(self._started())
+        self.call(self._serve_in_background(sock))
+
+    async def _serve_in_background(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        self._serving = asyncio.ensure_future(self._server.serve(sockets=[sock]))
+        await self._started()
 
     async def _started(self) -> None:
         assert self._server is not None
@@ -162,10 +167,10 @@ class FakeTastytrade:
         await self.drop()
         if self._server is not None:
             self._server.should_exit = True
-            for _ in range(200):
-                if not self._server.started:
-                    break
-                await asyncio.sleep(0.01)
+            self._server.force_exit = True
+            await asyncio.sleep(0.15)  # the serve loop notices within 0.1 s and closes the socket
+            self._serving.cancel()  # no graceful wait for websockets the clients already closed
+            await asyncio.gather(self._serving, return_exceptions=True)
 
     def call(self, work: Callable[[], T] | Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
         """Run ``work`` (a function or a coroutine) on the server's loop and return its result."""

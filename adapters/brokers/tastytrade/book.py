@@ -183,8 +183,8 @@ class OrderBook:
     def _net_price(tracked: Tracked) -> Decimal:
         order = tracked.order
         if not order.is_multi_leg:
-            leg = order.legs[0].instrument
-            return tracked.leg_value[leg] / tracked.leg_filled[leg]
+            only = order.legs[0].instrument
+            return tracked.leg_value[only] / tracked.leg_filled[only]
         net = Decimal(0)
         for leg in order.legs:
             qty = tracked.leg_filled.get(leg.instrument)

@@ -20,11 +20,12 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from tastytrade import AlertStreamer
 from tastytrade.account import AccountBalance as TtBalance
 from tastytrade.account import CurrentPosition
-from tastytrade.order import PlacedOrder
+from tastytrade.order import PlacedOrder, PlacedOrderResponse
 from tastytrade.utils import TastytradeError
 
 from adapters.brokers.tastytrade.book import OrderBook, Tracked
@@ -218,10 +219,12 @@ class TastytradeExecution:
             return found
         tt_order = build_order(order, await self._holdings(), str(order.client_order_id))
         try:
-            response = await self._session.request(lambda: account.place_order(sdk, tt_order, dry_run=False))
+            response: PlacedOrderResponse[Any] = await self._session.request(
+                lambda: account.place_order(sdk, tt_order, dry_run=False)
+            )
         except TastytradeError as exc:
             return self._book.reject(order, str(exc).strip())
-        placed = response.order
+        placed = cast(PlacedOrder, response.order)
         now = self._clock.now()
         self._book.track(order.submitted(now, _broker_id(placed.id)), placed.id)
         self._book.apply(placed)
@@ -252,12 +255,12 @@ class TastytradeExecution:
             left = replace(new, filled_quantity=Quantity(0), quantity=new.quantity - old.filled_quantity)
             tt_order = build_order(left, await self._holdings(), str(cid))
             try:
-                response = await self._session.request(
+                response: PlacedOrderResponse[Any] = await self._session.request(
                     lambda: account.place_order(sdk, tt_order, dry_run=False)
                 )
             except TastytradeError as exc:
                 raise OrderRejected(f"replace of {cid}: {str(exc).strip()}") from None
-            placed = response.order
+            placed = cast(PlacedOrder, response.order)
         else:
             tt_order = build_order(new, {}, str(cid))
             try:
@@ -331,7 +334,9 @@ class TastytradeExecution:
     async def _dry_run(self, order: Order) -> DryRun:
         sdk, account = self._session.require()
         tt_order = build_order(order, await self._holdings(), str(order.client_order_id))
-        response = await self._session.request(lambda: account.place_order(sdk, tt_order, dry_run=True))
+        response: PlacedOrderResponse[Any] = await self._session.request(
+            lambda: account.place_order(sdk, tt_order, dry_run=True)
+        )
         effect = response.buying_power_effect
         errors = tuple(str(e) for e in response.errors or ())
         return DryRun(Money(-effect.change_in_buying_power), Money(effect.new_buying_power), errors)
