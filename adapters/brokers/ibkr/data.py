@@ -43,9 +43,6 @@ from core.model import (
 )
 from core.ports.market_data import FeedStatus, MarketUpdate
 
-GREEKS_WAIT = 2.0
-"""Seconds ``option_quotes`` waits for new lines to show a quote and model greeks."""
-
 
 class IbkrMarketData:
     """Market data of one IB session (see the module docstring)."""
@@ -289,9 +286,7 @@ class IbkrMarketData:
         Contracts without a streaming line (``subscribe_quotes``) get a snapshot request: TWS
         allows about a hundred lines, and a chain is far wider than that."""
         wanted = list(contracts)
-        asked = self._session.call(
-            self._snapshot(wanted), GREEKS_WAIT + self._session.settings.request_timeout
-        )
+        asked = self._session.call(self._snapshot(wanted), 2 * self._session.settings.request_timeout)
         with self._lock:
             return [
                 self._option_quotes[c.id] for c in wanted if c.id in self._option_quotes and c.id in asked
@@ -301,24 +296,17 @@ class IbkrMarketData:
         ib = self._session.require()
         await self._qualify(ib, contracts)
         asked = {c.id for c in contracts if c in self._con_ids}
-        fresh = {c.id for c in contracts if c.id in asked and c.id not in self._tickers}
+        fresh = [c for c in contracts if c.id in asked and c.id not in self._tickers]
         with self._lock:
-            for iid in fresh:
-                self._option_quotes.pop(iid, None)
-        for contract in contracts:
-            if contract.id in fresh:
-                ib.reqMktData(contract_for(contract, self._con_ids[contract]), snapshot=True)
-        await self._await_greeks(fresh)
+            for contract in fresh:
+                self._option_quotes.pop(contract.id, None)
+        if fresh:
+            lines = [contract_for(c, self._con_ids[c]) for c in fresh]
+            tickers = await asyncio.wait_for(
+                ib.reqTickersAsync(*lines), self._session.settings.request_timeout
+            )
+            self._on_tickers(set(tickers))
         return asked
-
-    async def _await_greeks(self, wanted: set[InstrumentId]) -> None:
-        loop = asyncio.get_running_loop()
-        until = loop.time() + GREEKS_WAIT
-        while loop.time() < until:
-            with self._lock:
-                if wanted <= self._option_quotes.keys():
-                    return
-            await asyncio.sleep(0.005)
 
     def close(self) -> None:
         with contextlib.suppress(BrokerUnavailable):
