@@ -51,6 +51,18 @@ class ActionDone(Message):
         self.result = result
 
 
+class DeskTabs(TabbedContent):
+    """Tabs that change by key or click only: focus follows the visible tab, never leads it.
+
+    (``TabbedContent`` shows the pane of any widget that gets focus; a focus landing late, such
+    as the one restored when a dialog closes, would switch the tab behind the user's back.)
+    """
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        event.prevent_default()  # TabbedContent's own handler would switch to the pane
+        event.stop()
+
+
 class DeskApp(App[None]):
     """The raydesk terminal UI on ``client`` (see the module docstring)."""
 
@@ -92,21 +104,30 @@ class DeskApp(App[None]):
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("raydesk: connecting…", id="status")
-        with TabbedContent(initial="desk", id="tabs"):
+        # Kept as attributes: a modal screen on top must not hide them from the polling.
+        self.status_line = Static("raydesk: connecting…", id="status")
+        self.tabs = DeskTabs(initial="desk", id="tabs")
+        self.overview = DeskOverview(id="overview")
+        self.account_view = AccountView(id="account-view")
+        self.models_view = ModelsView(id="models-view")
+        self.tasks_view = TasksView(id="tasks-view")
+        self.log_view = EventLogView(id="events-log")
+        yield self.status_line
+        with self.tabs:
             with TabPane("Desk [1]", id="desk"):
-                yield DeskOverview(id="overview")
+                yield self.overview
             with TabPane("Account [2]", id="account"):
-                yield AccountView(id="account-view")
+                yield self.account_view
             with TabPane("Models [3]", id="models"):
-                yield ModelsView(id="models-view")
+                yield self.models_view
             with TabPane("Tasks [4]", id="tasks"):
-                yield TasksView(id="tasks-view")
+                yield self.tasks_view
             with TabPane("Events [5]", id="events"):
-                yield EventLogView(id="events-log")
+                yield self.log_view
         yield Footer()
 
     def on_mount(self) -> None:
+        self.overview.query_one("#accounts", RowTable).focus()
         self._load_accounts()
 
     # -- polling -----------------------------------------------------------------------------
@@ -120,18 +141,18 @@ class DeskApp(App[None]):
         self._start_poll()
 
     def _request(self) -> PollRequest:
-        tab = self.query_one(TabbedContent).active
+        tab = self.tabs.active
         slow = self.polls_done % SLOW_EVERY == 0
         return PollRequest(
             since_event=self._last_event,
             account=self.selected if tab == "account" else None,
-            models=tab == "models" and (slow or self.query_one(ModelsView).selected() is None),
+            models=tab == "models" and (slow or self.models_view.selected() is None),
             tasks=tab == "tasks" and slow,
         )
 
     def _start_poll(self) -> None:
         self._timer = None
-        if not self.is_running or not self.query(TabbedContent):  # shutting down
+        if not self._alive():
             return
         if self._polling:
             self._again = True
@@ -155,6 +176,8 @@ class DeskApp(App[None]):
 
     def on_poll_done(self, message: PollDone) -> None:
         self._polling = False
+        if not self._alive():
+            return
         self.polls_done += 1
         try:
             self._apply(message.poll)
@@ -168,7 +191,7 @@ class DeskApp(App[None]):
     def _apply(self, poll: DeskPoll) -> None:
         if not poll.reachable:
             if self.last_poll is None:  # never reached: the configured accounts, no state
-                self.query_one(DeskOverview).show(self.infos, {}, {})
+                self.overview.show(self.infos, {}, {})
             self._show_status(poll)
             return
         self.last_poll = poll
@@ -177,13 +200,13 @@ class DeskApp(App[None]):
         if self.selected is None or self.selected not in poll.states:
             ids = account_ids(self.infos, poll.states)
             self.selected = self.selected if self.selected in ids else (ids[0] if ids else None)
-        self.query_one(EventLogView).add(poll.events)
-        self.query_one(DeskOverview).show(self.infos, poll.states, poll.equity)
+        self.log_view.add(poll.events)
+        self.overview.show(self.infos, poll.states, poll.equity)
         self._show_account()
         if poll.models is not None or poll.models_error:
-            self.query_one(ModelsView).show(poll.models, poll.models_error)
+            self.models_view.show(poll.models, poll.models_error)
         if poll.tasks is not None or poll.tasks_error:
-            self.query_one(TasksView).show(poll.tasks, poll.tasks_error)
+            self.tasks_view.show(poll.tasks, poll.tasks_error)
         self._show_status(poll)
 
     def _show_account(self) -> None:
@@ -191,7 +214,7 @@ class DeskApp(App[None]):
         if poll is None:
             return
         state = poll.states.get(self.selected) if self.selected else None
-        self.query_one(AccountView).show(self.selected, state, poll.detail)
+        self.account_view.show(self.selected, state, poll.detail)
 
     def _show_status(self, poll: DeskPoll) -> None:
         live = [a.id for a in self.infos if a.mode == "live"]
@@ -208,18 +231,18 @@ class DeskApp(App[None]):
             line.append(f"  DESK DOWN: {poll.error}", style="bold red")
             since = f" (showing data from {self._last_good})" if self._last_good else ""
             line.append(f"  retrying every {self.interval:g}s{since}", style="red")
-        alerts = self.query_one(EventLogView).alerts
+        alerts = self.log_view.alerts
         if alerts:
             line.append(f"  {alerts} alerts", style="bold red")
-        self.query_one("#status", Static).update(line)
+        self.status_line.update(line)
 
     # -- navigation --------------------------------------------------------------------------
     def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self.tabs.active = tab
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
-        pane = self.query_one(TabbedContent).active_pane
+        pane = self.tabs.active_pane
         if pane is not None:  # the keys move through the tab's main table (or log)
             targets = pane.query("DataTable, RichLog")
             if targets:
@@ -291,10 +314,10 @@ class DeskApp(App[None]):
         )
 
     def _model(self) -> Any:
-        if self.query_one(TabbedContent).active != "models":
+        if self.tabs.active != "models":
             self.notify("promote and roll back on the models tab [3]", severity="warning")
             return None
-        row = self.query_one(ModelsView).selected()
+        row = self.models_view.selected()
         if row is None:
             self.notify("no model selected", severity="warning")
         return row
@@ -326,7 +349,7 @@ class DeskApp(App[None]):
 
         def done(choice: bool | None) -> None:
             if choice is None:
-                self.query_one(EventLogView).note(f"cancelled: {label}", "dim")
+                self.log_view.note(f"cancelled: {label}", "dim")
                 return
             self.act(label, lambda: run(choice))
 
@@ -334,7 +357,7 @@ class DeskApp(App[None]):
 
     def act(self, label: str, run: Callable[[], ActionResult]) -> None:
         """Run an action in a worker; its outcome is noted in the log and the desk re-polled."""
-        self.query_one(EventLogView).note(f"sending: {label}", "dim")
+        self.log_view.note(f"sending: {label}", "dim")
         self._act(label, run)
 
     @work(thread=True, group="actions", exit_on_error=False)
@@ -348,12 +371,15 @@ class DeskApp(App[None]):
     def on_action_done(self, message: ActionDone) -> None:
         result = message.result
         self.results.append(result)
-        self.query_one(EventLogView).note(result.summary, "bold green" if result.ok else "bold red")
+        if not self._alive():
+            return
+        self.log_view.note(result.summary, "bold green" if result.ok else "bold red")
         self.notify(result.summary, severity="information" if result.ok else "error", timeout=6)
         self.poll_soon()
 
     def on_unmount(self) -> None:
         self.client.close()
 
-    def accounts_table(self) -> RowTable:
-        return self.query_one("#accounts", RowTable)
+    def _alive(self) -> bool:
+        """False once the app shuts down (its widgets are gone)."""
+        return self.is_running and self.tabs.is_attached

@@ -59,4 +59,6 @@ async def until(pilot: Pilot[None], condition: Callable[[], object], timeout_s: 
         if condition():
             return
         await pilot.pause(0.05)
-    raise AssertionError("condition not reached in time")
+    raise AssertionError(
+        f"not reached in {timeout_s}s: {condition.__code__.co_filename}:{condition.__code__.co_firstlineno}"
+    )

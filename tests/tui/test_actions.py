@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Static
 
 from adapters.ledger import SqliteLedger
 from core.model import AccountId, ClientOrderId, Equity, Fill, FillId, Money, OrderSide, Price, Quantity
 from tests.tui.conftest import SIZE, tui_on, until
 from tests.tui.desk import ACCOUNTS, Desk
+from tui.app import DeskApp
 from tui.screens.confirm import ConfirmScreen
-from tui.widgets.overview import DeskOverview
+from tui.widgets.tables import RowTable
 
 pytestmark = pytest.mark.anyio
 
@@ -47,8 +49,8 @@ def held(desk: Desk, account: str) -> dict[str, str]:
     return {p["symbol"]: p["net"] for p in desk.state(account)["positions"]}
 
 
-def status_cell(app: Any, account: str) -> str:
-    table = app.query_one(DeskOverview).query_one("#accounts")
+def status_cell(app: DeskApp, account: str) -> str:
+    table = app.overview.query_one("#accounts", RowTable)
     return str(table.get_row(account)[3])
 
 
@@ -197,20 +199,30 @@ async def test_acknowledge_lifts_a_reconciliation_block(
             await until(pilot, lambda: app.polls_done >= 1)
             await pilot.press("2")  # the account view says why it is blocked
             await until(
-                pilot, lambda: "RECONCILIATION BLOCK" in str(app.query_one("#account-block").render())
+                pilot,
+                lambda: (
+                    "RECONCILIATION BLOCK"
+                    in str(app.account_view.query_one("#account-block", Static).render())
+                ),
             )
             await pilot.press("a")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("enter")  # the focused button is Cancel: a plain Enter never confirms
             await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
             assert app.results == [] and desk.queued("alpha") == 0
+            assert app.tabs.active == "account" and app.focused is not None
+            assert app.focused.id == "positions", "focus stays on the visible tab"
             await pilot.press("a")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.click("#confirm")
             await until(pilot, lambda: len(app.results) == 1)
             desk.step()
             await until(
-                pilot, lambda: "RECONCILIATION BLOCK" not in str(app.query_one("#account-block").render())
+                pilot,
+                lambda: (
+                    "RECONCILIATION BLOCK"
+                    not in str(app.account_view.query_one("#account-block", Static).render())
+                ),
             )
         assert desk.state("alpha")["status"] == "trading"
         with SqliteLedger(desk.ledger_path) as ledger:
