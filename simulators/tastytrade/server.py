@@ -627,9 +627,8 @@ class FakeTastytrade:
         model = None
         if isinstance(instrument, OptionContract):
             model = self.chain(instrument.underlying).get(instrument.id)
-        candidates = [q for q in (venue, model.quote if model else None) if q is not None]
-        quote = max(candidates, key=lambda q: q.ts) if candidates else None
-        if override is not None and (quote is None or override.ts >= quote.ts):
+        quote = venue or (model.quote if model else None)  # the venue's market first, the model's else
+        if override is not None and (venue is None or override.ts >= venue.ts):
             quote = override
         return quote, model
 

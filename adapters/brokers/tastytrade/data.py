@@ -5,8 +5,9 @@
   oversized one drops the socket) and are re-sent whole after every reconnect.
 * The SDK does not reconnect: the feed task does, with back-off, after a dropped socket and
   after the watchdog saw nothing for ``watchdog_s`` while the market is open (a silent feed).
-* ``option_quotes`` subscribes what is missing, waits the seed's ``stabilise_s`` after a new
-  subscription, then returns the legs that have a quote (with greeks once they arrived).
+* ``option_quotes`` subscribes what is missing (and the underlyings), waits the seed's
+  ``stabilise_s`` on the clock after a new subscription, then returns the legs that have a
+  quote (with greeks once they arrived).
 * Chains from ``NestedOptionChain``; IV rank from the market metrics (``iv_rank``).
 * A quote's time is the exchange's (bid/ask time); only a quote without one gets the clock's.
 """
@@ -18,7 +19,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -27,13 +28,14 @@ from tastytrade.dxfeed import Greeks
 from tastytrade.dxfeed import Quote as DxQuote
 from tastytrade.instruments import NestedOptionChain
 from tastytrade.metrics import get_market_metrics
+from tastytrade.order import InstrumentType
 from tastytrade.utils import TastytradeError
 
 from adapters.brokers.tastytrade.parsing import instrument_of, streamer_symbol
 from adapters.brokers.tastytrade.session import TtSession
 from core.clock import Clock
 from core.errors import DataError
-from core.model import Instrument, InstrumentId, OptionContract, OptionQuote, Price, Quote
+from core.model import Equity, Instrument, InstrumentId, OptionContract, OptionQuote, Price, Quote
 from core.model.instruments import instrument_from_id
 from core.ports.market_data import FeedStatus, MarketUpdate
 
@@ -212,7 +214,7 @@ class TastytradeMarketData:
         async for event in streamer.listen(kind):
             self._last_rx = asyncio.get_running_loop().time()
             self.last_message_at = self._clock.now()
-            instrument = instrument_of(event.event_symbol, "")
+            instrument = instrument_of(event.event_symbol, InstrumentType.EQUITY)  # or a .option
             if instrument is None:
                 continue
             if isinstance(event, Greeks):
@@ -265,9 +267,11 @@ class TastytradeMarketData:
 
     def option_quotes(self, contracts: Sequence[OptionContract]) -> list[OptionQuote]:
         """Latest quotes with greeks of ``contracts``; new subscriptions wait ``stabilise_s`` first."""
-        if self._want(list(contracts)) and self._session.settings.stabilise_s:
-            self._session.call(asyncio.sleep(self._session.settings.stabilise_s))
-        self._session.call(self._wait_quotes([c.id for c in contracts]))
+        underlyings = [Equity(u) for u in sorted({c.underlying for c in contracts})]
+        wait = self._session.settings.stabilise_s
+        if self._want([*contracts, *underlyings]) and wait:
+            self._clock.sleep_until(self._clock.now() + timedelta(seconds=wait))
+        self._session.call(self._wait_quotes([c.id for c in contracts], [u.id for u in underlyings]))
         out = []
         with self._lock:
             for c in contracts:
@@ -290,12 +294,14 @@ class TastytradeMarketData:
                 )
         return out
 
-    async def _wait_quotes(self, ids: list[InstrumentId]) -> None:
-        """Wait (bounded) until each of ``ids`` has a quote and a greeks event if it is an option."""
+    async def _wait_quotes(self, options: list[InstrumentId], underlyings: list[InstrumentId]) -> None:
+        """Wait (bounded) until every option has a quote and greeks, every underlying a quote."""
         deadline = asyncio.get_running_loop().time() + self._session.settings.request_timeout / 2
         while asyncio.get_running_loop().time() < deadline and self.connected:
             with self._lock:
-                if all(i in self._quotes and i in self._greeks for i in ids):
+                if all(i in self._quotes and i in self._greeks for i in options) and all(
+                    i in self._quotes for i in underlyings
+                ):
                     return
             await asyncio.sleep(0.01)
 

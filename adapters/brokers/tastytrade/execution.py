@@ -104,6 +104,13 @@ class TastytradeExecution:
     def token_valid(self) -> bool:
         return self._session.token_valid
 
+    def check_token(self) -> bool:
+        """Probe the token with one REST call; False (and alerted) once the API refuses it."""
+        if self._session.token_valid:
+            with contextlib.suppress(TokenInvalid, TastytradeError):
+                self._session.call(self._balance())
+        return self._session.token_valid
+
     def submit(self, order: Order) -> Order:
         with self._book.lock:
             known = self._book.orders.get(order.client_order_id)
