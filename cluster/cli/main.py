@@ -7,16 +7,19 @@ import typer
 from cluster.cli import (
     accounts_cmd,
     backtest_cmd,
+    backup_cmd,
     calendar_cmd,
     config_cmd,
     data_cmd,
     demo_cmd,
     halt_cmd,
+    health_cmd,
     learning_cmd,
     models_cmd,
     run_cmd,
     serve_cmd,
     train_cmd,
+    tui_cmd,
 )
 
 app = typer.Typer(
@@ -40,3 +43,7 @@ app.command("score")(serve_cmd.score)
 app.command("run")(run_cmd.run)
 app.command("halt")(halt_cmd.halt)
 app.command("resume-all")(halt_cmd.resume_all)
+app.command("health")(health_cmd.health)
+app.command("backup")(backup_cmd.backup)
+app.command("restore")(backup_cmd.restore)
+app.command("tui", context_settings=tui_cmd.CONTEXT)(tui_cmd.tui)
