@@ -125,6 +125,8 @@ class FakeTastytrade:
         self.overrides: dict[InstrumentId, Quote] = {}
         self.iv_rank: dict[str, Decimal] = {}
         self.place_orders = 0
+        self.subscription_sizes: list[int] = []
+        """Symbols added by each FEED_SUBSCRIPTION message received (how the client chunks)."""
         self._chain_cache: dict[str, tuple[datetime, dict[InstrumentId, OptionQuote]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.host = "127.0.0.1"
@@ -588,6 +590,7 @@ class FakeTastytrade:
                 subs.discard(item["symbol"])
                 conn.sent.pop((channel, item["symbol"]), None)
             subs.update(item["symbol"] for item in msg.get("add", []))
+            self.subscription_sizes.append(len(msg.get("add", [])))
             self.push_feed()
         elif kind == "CHANNEL_CANCEL":
             conn.subs.pop(channel, None)

@@ -46,6 +46,17 @@ class FeedSilent(Exception):
     """The watchdog's reason to reconnect: nothing arrived for ``watchdog_s`` in session."""
 
 
+def _find(exc: BaseException, kind: type[FeedSilent]) -> FeedSilent | None:
+    """``exc`` or the first ``kind`` inside it (the SDK's task groups wrap what they raise)."""
+    if isinstance(exc, kind):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _find(inner, kind)) is not None:
+                return found
+    return None
+
+
 def _always_open(ts: datetime) -> bool:
     return True
 
@@ -175,12 +186,14 @@ class TastytradeMarketData:
                     await asyncio.gather(
                         self._read(streamer, DxQuote), self._read(streamer, Greeks), self._watch()
                     )
-            except FeedSilent as exc:
-                self.detail = str(exc)
-                self._session.raise_alert(f"DXLink feed silent: {exc}; reconnecting")
             except Exception as exc:
-                self.detail = f"disconnected: {exc!r}"
-                log.info("DXLink stopped: %r", exc)
+                silent = _find(exc, FeedSilent)
+                if silent is not None:
+                    self.detail = str(silent)
+                    self._session.raise_alert(f"DXLink feed silent: {silent}; reconnecting")
+                else:
+                    self.detail = f"disconnected: {exc!r}"
+                    log.info("DXLink stopped: %r", exc)
             self.connected = False
             self._streamer = None
             await asyncio.sleep(delay)
