@@ -14,7 +14,18 @@ import pytest
 from adapters.brokers.tastytrade.data import TastytradeMarketData
 from adapters.brokers.tastytrade.execution import TastytradeExecution
 from core.messages import OrderFilled
-from core.model import ClientOrderId, Money, Order, OrderSide, OrderStatus, OrderType, Price, Quantity, Quote
+from core.model import (
+    ClientOrderId,
+    Instrument,
+    Money,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Price,
+    Quantity,
+    Quote,
+)
 from tests.contract.venues import TastytradeDriver, Venue, tastytrade_venue
 
 
@@ -43,7 +54,7 @@ def parts(venue: Venue) -> tuple[TastytradeDriver, TastytradeExecution, Tastytra
 
 def test_subscriptions_go_out_in_chunks(venue: Venue) -> None:
     driver, _, data = parts(venue)
-    instruments = [venue.equity, *venue.puts]
+    instruments: list[Instrument] = [venue.equity, *venue.puts]
     for i in instruments:
         driver.quote(i, "1.00", "1.10")
     data.subscribe_quotes([i.id for i in instruments])
