@@ -3,9 +3,9 @@
 Overrides go through ``actors.overrides.send`` exactly as ``raydesk accounts pause|resume|flatten``
 and ``raydesk halt`` do: the running account actor applies them at once, else they are queued
 in the Redis command inbox for the account's next cycle; either way the account (or the queuing)
-records them in the ledger and the event log. Promotions use the registry like ``raydesk models
-promote|rollback``, then swap the served model if a scoring app runs, and are recorded in the
-event log here (the registry keeps its own history).
+records them in the ledger and the event log. Promotions go through ``cluster.promotion`` like ``raydesk
+models promote|rollback`` (the registry switch, then the running scoring app, if any, swapped to
+it) and are recorded in the event log here (the registry keeps its own history).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from actors.overrides import Delivery, command, send
+from cluster import promotion
 from configs import Settings
 from core.clock import Clock
 from core.errors import RaydeskError
@@ -23,14 +23,7 @@ from core.ports.cache import BROADCAST, EventLog
 from training.registry import ModelRegistry, ModelVersion
 from tui.client import ActionResult
 
-ServedRefresh = Callable[[], Any]
-"""Swaps newly promoted models into a running scoring app (``serving.deploy``)."""
-
-
-def _refresh_served() -> Any:
-    from serving.deploy import refresh_after_promotion
-
-    return refresh_after_promotion()
+NOT_REFRESHED = "not refreshed (no Ray with --via redis; a scoring app picks the version up when it starts)"
 
 
 class DeskActions:
@@ -45,7 +38,6 @@ class DeskActions:
         *,
         attach_ray: bool = True,
         by: str | None = None,
-        refresh_served: ServedRefresh | None = _refresh_served,
     ) -> None:
         self._settings = settings
         self._registry_root = Path(registry_root)
@@ -53,7 +45,6 @@ class DeskActions:
         self._clock = clock
         self._attach = attach_ray
         self.by = by or getpass.getuser()
-        self._refresh = refresh_served if attach_ray else None
 
     # -- overrides ---------------------------------------------------------------------------
     def override(self, name: str, account_ids: Sequence[str], reason: str = "") -> ActionResult:
@@ -91,50 +82,48 @@ class DeskActions:
 
     # -- models ------------------------------------------------------------------------------
     def promote(self, strategy: str, version: str) -> ActionResult:
-        def run(registry: ModelRegistry) -> tuple[ModelVersion, str | None]:
-            before = registry.promoted(strategy)
-            return registry.promote(strategy, version), None if before is None else before.version
+        def run(registry: ModelRegistry) -> tuple[ModelVersion, str]:
+            if self._attach:
+                model, served = promotion.promote(registry, strategy, version)
+                return model, served.line()
+            return registry.promote(strategy, version), NOT_REFRESHED
 
         return self._model_action("promote", strategy, run)
 
     def rollback(self, strategy: str) -> ActionResult:
-        def run(registry: ModelRegistry) -> tuple[ModelVersion, str | None]:
-            before = registry.promoted(strategy)
-            return registry.rollback(strategy), None if before is None else before.version
+        def run(registry: ModelRegistry) -> tuple[ModelVersion, str]:
+            if self._attach:
+                model, served = promotion.rollback(registry, strategy)
+                return model, served.line()
+            return registry.rollback(strategy), NOT_REFRESHED
 
         return self._model_action("rollback", strategy, run)
 
     def _model_action(
-        self, action: str, strategy: str, run: Callable[[ModelRegistry], tuple[ModelVersion, str | None]]
+        self, action: str, strategy: str, run: Callable[[ModelRegistry], tuple[ModelVersion, str]]
     ) -> ActionResult:
         # Never create a registry as a side effect of a wrong path.
         if not self._registry_root.is_dir():
             return ActionResult(action, False, (f"no model registry at {self._registry_root}",))
+        registry = ModelRegistry(self._registry_root, self._clock)
         try:
-            model, previous = run(ModelRegistry(self._registry_root, self._clock))
+            before = registry.promoted(strategy)
+            model, served = run(registry)
         except RaydeskError as exc:
             return ActionResult(action, False, (str(exc),))
-        lines = [f"{strategy} {model.version} is live (was {previous or 'none'})"]
-        payload = {"cmd": action, "by": self.by, "strategy": strategy, "version": model.version}
+        previous = None if before is None else before.version
+        lines = [f"{strategy} {model.version} is live (was {previous or 'none'})", f"serving: {served}"]
+        payload = {
+            "cmd": action,
+            "by": self.by,
+            "strategy": strategy,
+            "version": model.version,
+            "previous": previous,
+        }
         try:
             self._events.publish(
-                {
-                    "kind": "override",
-                    "account": BROADCAST,
-                    "ts": self._clock.now(),
-                    "payload": payload | {"previous": previous},
-                }
+                {"kind": "override", "account": BROADCAST, "ts": self._clock.now(), "payload": payload}
             )
         except RaydeskError as exc:
             lines.append(f"not recorded in the event log: {exc}")
-        lines.append(self._swap_served())
         return ActionResult(action, True, tuple(lines))
-
-    def _swap_served(self) -> str:
-        if self._refresh is None:
-            return "serving picks the version up at its next start"
-        try:
-            versions = self._refresh()
-        except Exception as exc:  # the registry switch stands; serving catches up on its next start
-            return f"served models not updated: {exc}"
-        return "no scoring app running" if versions is None else f"serving now: {versions}"
