@@ -125,6 +125,8 @@ class FakeTastytrade:
         self.overrides: dict[InstrumentId, Quote] = {}
         self.iv_rank: dict[str, Decimal] = {}
         self.place_orders = 0
+        self.refs: list[str] = []
+        """The external identifier of every order placed (POST /orders), in order."""
         self.subscription_sizes: list[int] = []
         """Symbols added by each FEED_SUBSCRIPTION message received (how the client chunks)."""
         self._chain_cache: dict[str, tuple[datetime, dict[InstrumentId, OptionQuote]]] = {}
@@ -335,6 +337,7 @@ class FakeTastytrade:
         except (RaydeskError, KeyError, ValueError, InvalidOperation) as exc:
             return JSONResponse(p.error("validation_error", f"invalid order: {exc}"), 400)
         self.place_orders += 1
+        self.refs.append(str(body.get("external-identifier") or ""))
         result = self.exchange.submit(order)
         if result.status is OrderStatus.REJECTED:
             self.exchange.poll_events(self.account_id)  # the venue never took it: no order events

@@ -166,6 +166,10 @@ class TastytradeExecution:
             events, self._book.events = self._book.events, []
         return events
 
+    def sync(self) -> None:
+        """Return once what the broker shows over REST has reached the book (streamer or REST)."""
+        self._session.call(self._catch_up())
+
     def open_orders(self) -> list[Order]:
         with self._book.lock:
             return [t.order for t in self._book.orders.values() if t.order.status.is_open]
