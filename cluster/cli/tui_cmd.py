@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import typer
 
-__all__ = ["CONTEXT", "tui"]
+__all__ = ["CONTEXT", "launch", "tui"]
 
 CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 """Pass every option through, ``--help`` included."""
@@ -19,6 +20,10 @@ CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True, "help_optio
 
 def tui(ctx: typer.Context) -> None:
     """Watch the desk and act on it from the terminal (options: raydesk tui --help)."""
-    argv = [sys.executable, "-m", "tui", *ctx.args]
+    launch(ctx.args)
+
+
+def launch(args: list[str]) -> NoReturn:
+    """Replace this process with ``python -m tui ARGS``."""
     sys.stdout.flush()
-    os.execv(sys.executable, argv)
+    os.execv(sys.executable, [sys.executable, "-m", "tui", *args])
