@@ -91,3 +91,14 @@ def pandas_intraday(bars: pd.DataFrame, hours: pd.DataFrame) -> pd.DataFrame:
     df["minutes_since_open"] = (df["ts"] - session.map(by_day["session_open"])) / minute
     df["minutes_to_close"] = (session.map(by_day["session_close"]) - df["ts"]) / minute
     return df
+
+
+def plain_rolling_zscore(df: pd.DataFrame) -> float:
+    """Largest gap between ``df["zscore"]`` (``pandas_intraday``'s output) and the z-score of a
+    plain per-symbol ``rolling(20)`` (masked to full windows inside the session)."""
+    session_row = df.groupby(["symbol", "session"], sort=False).cumcount()
+    window = df.groupby("symbol", sort=False)["close"].rolling(20)
+    mean = window.mean().droplevel(0).where(session_row >= 19)
+    std = window.std(ddof=1).droplevel(0).where(session_row >= 19)
+    z = ((df["close"] - mean) / std).where(std > FLAT_TOLERANCE * mean.abs())
+    return float(np.nanmax(np.abs(z.to_numpy() - df["zscore"].to_numpy())))
