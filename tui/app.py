@@ -147,7 +147,7 @@ class DeskApp(App[None]):
             since_event=self._last_event,
             account=self.selected if tab == "account" else None,
             models=tab == "models" and (slow or self.models_view.selected() is None),
-            tasks=tab == "tasks" and slow,
+            tasks=tab == "tasks" and (slow or not self.tasks_view.loaded),
         )
 
     def _start_poll(self) -> None:

@@ -18,6 +18,9 @@ _STYLES = {"ok": "green", "failed": "bold red", "missed": "yellow", "skipped": "
 
 
 class TasksView(Vertical):
+    loaded = False
+    """Whether a poll has filled the table yet."""
+
     def compose(self) -> ComposeResult:
         yield Static("", id="tasks-note")
         yield RowTable(COLUMNS, id="tasks-table")
@@ -26,6 +29,7 @@ class TasksView(Vertical):
         self.query_one("#tasks-note", Static).update(Text(error, style="yellow"))
         if rows is None:
             return
+        self.loaded = True
         self.query_one("#tasks-table", RowTable).show(
             [
                 (
