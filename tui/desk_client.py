@@ -230,7 +230,9 @@ class RedisDeskClient:
             last = {spec.name: runs.last_run(spec.name) for spec in self._schedule.specs}
         except (sqlite3.Error, OSError) as exc:
             self._runs = None
-            last, error = {}, f"task runs: {exc}"
+            # Read-only, the run table cannot be created: it is missing until the scheduler runs.
+            why = "none recorded in this ledger yet" if "readonly" in str(exc) else str(exc)
+            last, error = {}, f"task runs: {why}"
         else:
             error = ""
         rows = []
