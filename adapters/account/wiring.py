@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -82,6 +82,13 @@ class ServedVenue(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ServesOnItsThread(Protocol):
+    """A simulator that touches the exchange only on its own thread: feed it through ``run``."""
+
+    def run(self, work: Callable[[], Any]) -> Any: ...
+
+
 VenueServer = Callable[..., ServedVenue]
 """A simulator's ``start(exchange, *, clock, account_id)`` (``simulators.SIMULATED_VENUES``)."""
 
@@ -108,7 +115,10 @@ def _served(spec: AccountSpec, clock: Clock, serve: VenueServer) -> BrokerClient
     handle = serve(exchange, clock=clock, account_id=account_id)
     account = spec.account.model_copy(update={"broker": handle.broker})
     clients = open_clients(BrokerContext(account, handle.credentials, spec.account_dir, clock))
-    clients.venue = SimVenueFeed(exchange, settle=handle.settle)
+    if isinstance(handle, ServesOnItsThread):
+        clients.venue = SimVenueFeed(exchange, settle=handle.settle, run=handle.run)
+    else:
+        clients.venue = SimVenueFeed(exchange, settle=handle.settle)
     clients.closers = (*clients.closers, handle.close, exchange.close)
     return clients
 

@@ -65,7 +65,10 @@ class StateStore:
         existed = self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            # A broker simulator serves the exchange from its own thread; every touch of the
+            # exchange is serialised there (``SimVenueFeed`` runs its feed through it), so the
+            # connection may move between threads but is never used by two at once.
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             self._db.executescript(_SCHEMA)
