@@ -1,5 +1,5 @@
 """Crash recovery with the IBKR venue: a trader SIGKILLed at seeded points sends no order twice
-and loses no fill.
+and loses no fill (the harness, shared with the other broker simulators: ``wire_crash``).
 
 The venue (a ``SimExchange`` behind the fake TWS) lives in the test process and outlives the
 trader; the trader runs in a child process (``python -m tests.integration.test_ibkr_crash``)
@@ -17,13 +17,7 @@ folder), so the run is deterministic whatever the process timings.
 
 from __future__ import annotations
 
-import random
-import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,171 +27,56 @@ from adapters.brokers.ibkr.config import IbkrSettings
 from adapters.brokers.ibkr.data import IbkrMarketData
 from adapters.brokers.ibkr.execution import IbkrExecution
 from adapters.brokers.ibkr.session import IbSession
-from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig
 from adapters.ledger import SqliteLedger
 from core.clock import SimClock
-from core.execution import ExecutionService, Reconciler
-from core.model import ClientOrderId, Fill, Money, OrderStatus, Quote
-from core.risk import RiskContext, RiskEngine
+from core.model import ClientOrderId, Fill, OrderStatus
 from simulators import ibkr as ibkr_simulator
-from simulators.ibkr import IbkrSimulator
-from tests.integration.crash_trader import (
-    ACCOUNT,
-    DAILY,
-    LIMITS,
-    STEPS,
-    SYMBOLS,
-    T0,
-    CheckpointedExecution,
-    Checkpoints,
-    make_script,
+from tests.integration.crash_trader import ACCOUNT, DAILY, SYMBOLS, T0, Checkpoints
+from tests.integration.wire_crash import (
+    LONG_AGO,
+    WireVenue,
+    fill_key,
+    kill_and_recover,
+    open_exchange,
+    trade_steps,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = 3
-KILLS = 5
 CLIENT_ID = 11
-LONG_AGO = T0 - timedelta(days=1)
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 
 # -- the trader (child process) -------------------------------------------------------------------
-def _ask_for_step(workdir: Path, step: int) -> None:
-    (workdir / "want.tmp").write_text(str(step))
-    (workdir / "want.tmp").replace(workdir / "want")
-    deadline = time.monotonic() + 30
-    while _read(workdir / "published") < step:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the venue never published step {step}")
-        time.sleep(0.002)
-
-
-def _read(path: Path) -> int:
-    try:
-        return int(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return -1
-
-
 def trade(workdir: Path, port: int, seed: int, crash_after: int | None) -> None:
     """Run (or resume) the session of ``seed`` against the TWS on ``port``."""
-    checkpoint = Checkpoints(crash_after)
     clock = SimClock(T0)
     settings = IbkrSettings(port=port, client_id=CLIENT_ID, connect_timeout=5.0)
     session = IbSession(settings, clock)
     adapter = IbkrExecution(session, ACCOUNT, clock)
     data = IbkrMarketData(session, clock)
     session.start()
-    execution = CheckpointedExecution(adapter, checkpoint)
-    ledger = SqliteLedger(workdir / "ledger.db", clock)
     try:
-        Reconciler(ACCOUNT, execution, ledger, clock).reconcile()
-        checkpoint("reconciled")
-        service = ExecutionService(
-            ACCOUNT, execution, ledger, RiskEngine(LIMITS), clock, offset_cents=2, sleep=lambda _: None
-        )
         data.subscribe_quotes([s.id for s in SYMBOLS])
-        script = make_script(seed)
-        for step in range(STEPS):
-            at = T0 + timedelta(minutes=step)
-            if at > clock.now():
-                clock.set(at)
-            _ask_for_step(workdir, step)
-            adapter.sync()
-            checkpoint("quote")
-            for sig in (s for s in script.signals if s.step == step):
-                service.execute(sig.suggestion(at), _context(adapter, data, ledger, clock))
-                checkpoint("executed")
-            service.process_events()
-            checkpoint("recorded")
-        (workdir / "labels").write_text(" ".join(checkpoint.labels))
+        trade_steps(workdir, seed, Checkpoints(crash_after), adapter, data, clock, lambda _: adapter.sync())
     finally:
-        ledger.close()
         data.close()
         session.close()
 
 
-def _context(
-    adapter: IbkrExecution, data: IbkrMarketData, ledger: SqliteLedger, clock: SimClock
-) -> RiskContext:
-    now = clock.now()
-    quotes = {}
-    for s in SYMBOLS:
-        q = data.latest_quote(s.id)
-        if q is not None:  # the market moves only on request: the latest quote is the current one
-            quotes[s.id] = Quote(q.instrument_id, q.bid, q.ask, now)
-    return RiskContext(
-        now=now,
-        market_open=True,
-        balance=adapter.balance(),
-        positions={p.instrument.id: p for p in ledger.positions(ACCOUNT)},
-        open_orders=ledger.orders(ACCOUNT, [s for s in OrderStatus if s.is_open]),
-        daily_pnl=Money(0),
-        quotes=quotes,
-    )
-
-
 # -- the venue (this process) -------------------------------------------------------------------
-@dataclass
-class Venue:
-    clock: SimClock
-    exchange: SimExchange
-    handle: IbkrSimulator
-    published: int = -1
-
-    @classmethod
-    def open(cls) -> Venue:
-        clock = SimClock(T0)
-        exchange = SimExchange(SimExchangeConfig(fill_on=FillOn.NEXT_QUOTE, fsync=False), clock)
-        exchange.open_account(ACCOUNT, Money(1_000_000), margin=True)
-        return cls(clock, exchange, ibkr_simulator.start(exchange, clock=clock, account_id=ACCOUNT))
-
-    def publish(self, workdir: Path, step: int) -> None:
-        """The quotes of every step up to ``step`` not yet published, then tell the trader."""
-        script = make_script(SEED)
-        for k in range(self.published + 1, step + 1):
-            at = T0 + timedelta(minutes=k)
-
-            def move(k: int = k, at: object = at) -> None:
-                if T0 + timedelta(minutes=k) > self.clock.now():
-                    self.clock.set(T0 + timedelta(minutes=k))
-                for quote in script.quotes[k]:
-                    self.exchange.on_quote(quote)
-
-            self.handle.run(move)
-        self.published = max(self.published, step)
-        self.handle.settle()
-        (workdir / "published.tmp").write_text(str(self.published))
-        (workdir / "published.tmp").replace(workdir / "published")
-
-    def serve(self, workdir: Path, proc: subprocess.Popen[str]) -> int:
-        """Answer the trader's step requests until it exits; its exit code."""
-        while proc.poll() is None:
-            want = _read(workdir / "want")
-            if want > self.published:
-                self.publish(workdir, want)
-            time.sleep(0.002)
-        return proc.wait()
-
-    def run_trader(self, workdir: Path, crash_after: int | None = None) -> int:
-        cmd = [sys.executable, "-m", "tests.integration.test_ibkr_crash", str(workdir), str(self.handle.port)]
-        cmd += [str(SEED)] + ([str(crash_after)] if crash_after else [])
-        with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
-            return self.serve(workdir, proc)
-
-    def orders(self) -> dict[ClientOrderId, object]:
-        return {
-            o.client_order_id: o
-            for o in self.handle.run(lambda: self.exchange.orders_since(ACCOUNT, LONG_AGO))
-        }
+def open_venue() -> WireVenue:
+    clock, exchange = open_exchange()
+    handle = ibkr_simulator.start(exchange, clock=clock, account_id=ACCOUNT)
+    return WireVenue(clock, exchange, handle, ["tests.integration.test_ibkr_crash", str(handle.port)])
 
 
-def labels_of(workdir: Path) -> list[str]:
-    return (workdir / "labels").read_text().split()
+def venue_orders(venue: WireVenue) -> dict[ClientOrderId, object]:
+    return {
+        o.client_order_id: o for o in venue.handle.run(lambda: venue.exchange.orders_since(ACCOUNT, LONG_AGO))
+    }
 
 
-def assert_recovered(venue: Venue, workdir: Path, expected: frozenset[ClientOrderId]) -> None:
+def assert_recovered(venue: WireVenue, workdir: Path, expected: frozenset[ClientOrderId]) -> None:
     refs = venue.handle.tws.refs
     assert len(refs) == len(set(refs)), "an order reached TWS twice"
     at_venue = venue.handle.run(
@@ -228,44 +107,15 @@ def assert_recovered(venue: Venue, workdir: Path, expected: frozenset[ClientOrde
 
 
 def _key(fill: Fill) -> tuple[str, str, str, Decimal, Decimal]:
-    return (
-        str(fill.client_order_id),
-        str(fill.instrument.id),
-        fill.side.value,
-        fill.quantity.value,
-        fill.price.value,
-    )
+    return fill_key(fill, str(fill.client_order_id))
 
 
 def test_sigkilled_ibkr_trader_recovers_without_duplicates_or_lost_fills(tmp_path: Path) -> None:
-    reference = Venue.open()
-    try:
-        ref_dir = tmp_path / "reference"
-        ref_dir.mkdir()
-        assert reference.run_trader(ref_dir) == 0
-        labels = labels_of(ref_dir)
-        expected = frozenset(reference.orders())
-        assert expected and reference.handle.tws.refs
-    finally:
-        reference.handle.close()
+    def expected_of(venue: WireVenue) -> frozenset[ClientOrderId]:
+        assert venue.handle.tws.refs
+        return frozenset(venue_orders(venue))
 
-    rng = random.Random(SEED)
-    acks = [i + 1 for i, label in enumerate(labels) if label == "venue_ack"]
-    drains = [i + 1 for i, label in enumerate(labels) if label == "events_taken"]
-    points = rng.sample(acks, 2) + rng.sample(drains, 2) + [rng.randint(1, len(labels))]
-    killed_at = []
-    for run, point in enumerate(points[:KILLS]):
-        venue = Venue.open()
-        try:
-            workdir = tmp_path / f"run-{run}"
-            workdir.mkdir()
-            assert venue.run_trader(workdir, point) == -signal.SIGKILL
-            killed_at.append(labels[point - 1])
-            assert venue.run_trader(workdir) == 0
-            assert_recovered(venue, workdir, expected)
-        finally:
-            venue.handle.close()
-    assert {"venue_ack", "events_taken"} <= set(killed_at)
+    kill_and_recover(tmp_path, open_venue, expected_of, assert_recovered)
 
 
 def main(argv: list[str]) -> int:
