@@ -62,9 +62,9 @@ for p in PRESETS:
 
 
 def _data() -> TrialData:
-    options = TrainingOptions(folds=4, train_sessions=20, test_sessions=5, seed=1)
+    options = TrainingOptions(folds=4, train_sessions=20, test_sessions=5, seed=1, synthetic=True)
     symbols = ["SYNA", "SYNB", "SYNC", "SYND"]
-    return prepare("intraday_mean_reversion", symbols, date(2025, 1, 2), date(2025, 3, 14), options)
+    return prepare("intraday_mean_reversion", symbols, date(2025, 1, 2), date(2025, 3, 14), options)[0]
 
 
 def _loop(data: TrialData, threads: int) -> float:
@@ -74,26 +74,13 @@ def _loop(data: TrialData, threads: int) -> float:
     return time.perf_counter() - t
 
 
-def _pick(key: str) -> Any:
-    def pick(config: Any) -> Any:
-        return PRESETS[config["preset"]][key]
-
-    return pick
-
-
 def _tune(data: TrialData) -> float:
-    from ray import tune
-
-    space: dict[str, Any] = {k: tune.sample_from(_pick(k)) for k in PRESETS[0]}
-    space["preset"] = tune.grid_search(list(range(len(PRESETS))))
     with tempfile.TemporaryDirectory() as tmp:
-        options = TuneOptions(
-            num_samples=1, storage_path=Path(tmp), name="bench", asha=False, param_space=space, verbose=0
-        )
+        options = TuneOptions(storage_path=Path(tmp), name="bench", halving=False, configs=tuple(PRESETS))
         t = time.perf_counter()
-        grid = run_tuner(data, options)
+        trials = run_tuner(data, options)
         elapsed = time.perf_counter() - t
-    assert grid.num_errors == 0 and len(grid) == len(PRESETS)
+    assert all(t.error is None for t in trials) and len(trials) == len(PRESETS)
     return elapsed
 
 

@@ -16,26 +16,30 @@ Intraday labels never look past the session's last bar (``per_session``); swing 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
 from adapters.market.synthetic import SyntheticMarketConfig, daily_bars, generate_bars
 from adapters.store import BarStore
+from core.errors import DataError
 from core.features import FeatureSetName, feature_names, intraday_features, swing_features, warmup_rows
 from core.features.labels import forward_return, triple_barrier
 from core.features.sessions import session_expr
 
 __all__ = [
     "FEATURE_SETS",
+    "BarSource",
     "LabelConfig",
     "build_dataset",
     "default_label",
     "feature_columns",
     "feature_set_of",
     "load_bars",
+    "read_training_bars",
+    "timeframe_of",
     "warmup_sessions",
 ]
 
@@ -101,6 +105,102 @@ def load_bars(
     )
     minute = generate_bars(config)
     return minute if intraday else daily_bars(minute)
+
+
+def timeframe_of(strategy: str) -> str:
+    """The bar size a strategy trains on: ``1m`` for intraday, ``1d`` for swing."""
+    return "1m" if feature_set_of(strategy) == "intraday" else "1d"
+
+
+@dataclass(frozen=True, slots=True)
+class BarSource:
+    """What a training run read: the store (``root``) or the synthetic market (``seed``, ``edge``)."""
+
+    kind: Literal["store", "synthetic"]
+    timeframe: str
+    symbols: tuple[str, ...]
+    first: datetime
+    last: datetime
+    rows: int
+    root: str | None = None
+    seed: int | None = None
+    edge: bool | None = None
+
+    def line(self) -> str:
+        where = (
+            f"store {self.root}"
+            if self.kind == "store"
+            else f"SYNTHETIC market (seed {self.seed}, edge {'on' if self.edge else 'off'})"
+        )
+        return (
+            f"read {self.rows:,} {self.timeframe} bars of {len(self.symbols)} symbols "
+            f"({', '.join(self.symbols)}) from {self.first:%Y-%m-%d} to {self.last:%Y-%m-%d} from {where}"
+        )
+
+    def lineage(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "timeframe": self.timeframe,
+            "symbols": list(self.symbols),
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+            "rows": self.rows,
+        }
+        if self.kind == "store":
+            out["root"] = self.root
+        else:
+            out |= {"seed": self.seed, "edge": self.edge}
+        return out
+
+
+def read_training_bars(
+    strategy: str,
+    symbols: list[str],
+    start: date,
+    end: date,
+    data_dir: Path | None,
+    *,
+    synthetic: bool = False,
+    seed: int = 7,
+    edge_enabled: bool = True,
+) -> tuple[pl.DataFrame, BarSource]:
+    """Bars to train on and where they came from: the store under ``data_dir``, or the synthetic
+    market only when ``synthetic`` (never as a silent fallback). ``DataError`` names what is missing."""
+    timeframe = timeframe_of(strategy)
+    if synthetic:
+        bars = load_bars(strategy, symbols, start, end, None, seed=seed, edge_enabled=edge_enabled)
+    else:
+        if data_dir is None:
+            raise DataError(
+                "no bar store given: pass data_dir (or synthetic=True to train on generated bars)"
+            )
+        store = BarStore(data_dir)
+        stored = set(store.symbols(timeframe)) if timeframe in store.timeframes() else set()
+        missing = sorted(set(symbols) - stored)
+        if missing:
+            raise DataError(
+                f"the store {data_dir} has no {timeframe} bars of {', '.join(missing)} "
+                f"(it holds: {', '.join(sorted(stored)) or 'none'}); run `raydesk data import` or "
+                "`raydesk data generate`, or train with --synthetic"
+            )
+        bars = store.read(timeframe, symbols, start, end)
+        if bars.height == 0:
+            raise DataError(
+                f"the store {data_dir} has no {timeframe} bars of {', '.join(symbols)} in {start}..{end}"
+            )
+    ts = bars["ts"]
+    source = BarSource(
+        "synthetic" if synthetic else "store",
+        timeframe,
+        tuple(sorted(bars["symbol"].unique().to_list())),
+        ts.min(),  # type: ignore[arg-type]
+        ts.max(),  # type: ignore[arg-type]
+        bars.height,
+        root=None if synthetic else str(Path(data_dir or ".").resolve()),
+        seed=seed if synthetic else None,
+        edge=edge_enabled if synthetic else None,
+    )
+    return bars, source
 
 
 def build_dataset(bars: pl.DataFrame, strategy: str, label: LabelConfig | None = None) -> pl.DataFrame:

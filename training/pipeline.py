@@ -2,14 +2,21 @@
 
 Choices worth knowing (``docs/training.md`` has the full story):
 
-* the best trial is the one with the highest pooled out-of-sample Sharpe among the trials that
-  ran every fold (ASHA-stopped and failed trials count as tried, not as candidates);
-* the gates see that trial's pooled out-of-sample metrics and session returns, with
-  ``n_trials`` = every trial started (failed ones included) and the variance of the trials'
-  Sharpe ratios (out-of-sample where complete, the running fold mean otherwise): the deflated
-  Sharpe then charges for the search;
-* the registered model is refit on every labelled row of the window with the best params (the
-  fold models only produced the out-of-sample evidence; the recipe is what was validated).
+* bars come from the bar store (``data_dir``) unless ``synthetic=True``; the run says what it
+  read and the registry's lineage records it (``BarSource``);
+* fold layouts depend on the timeframe (``default_layout``); folds that cannot be trained (too
+  few labelled rows, one label class) are skipped with a reason, and a run with none left fails
+  with one line (``TrainingDataError``); when the rules alone cannot reach the trade gate on the
+  layout's test folds the run says so before tuning;
+* tuning is deterministic successive halving (``training.tuner``); the best trial is the one
+  with the highest pooled out-of-sample Sharpe among those that ran every fold (lowest index on
+  ties);
+* the deflated Sharpe's ``n_trials`` is every trial ever run for this strategy on this data
+  window, reruns included (``ModelRegistry.count_trials``); its variance is the trials' Sharpe
+  variance on one horizon, the first fold every trial ran, rescaled to the pooled horizon;
+* the registered model is refit on every labelled row of the window with the best trial's exact
+  parameters, LightGBM seed and thread count (one); its lineage lists the fold models (SHA-256)
+  that produced the evidence.
 """
 
 from __future__ import annotations
@@ -22,45 +29,91 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from core.errors import DataError
 from training.backtest import BacktestConfig
-from training.dataset import LabelConfig, build_dataset, feature_set_of, load_bars
+from training.dataset import (
+    BarSource,
+    LabelConfig,
+    build_dataset,
+    feature_set_of,
+    read_training_bars,
+    timeframe_of,
+)
 from training.gates import GateConfig, GateReport, evaluate_gates, per_period_sharpe_variance
 from training.metrics import BacktestMetrics
 from training.model import ModelParams, ScoreModel
 from training.registry import ModelRegistry, ModelVersion
-from training.splits import walk_forward_folds
-from training.trainable import STRATEGY_KEYS, TrialData, rules_only
-from training.tuner import SEARCH_SPACE, TuneOptions, run_tuner
+from training.splits import Fold, split_indices, walk_forward_folds
+from training.trainable import SkippedFold, TrialData, rules_only, strategy_params
+from training.tuner import TrialSummary, TuneOptions, run_tuner
 
-__all__ = ["TrainingOptions", "TrainingOutcome", "TrialSummary", "code_version", "train_and_promote"]
+__all__ = [
+    "Layout",
+    "TrainingDataError",
+    "TrainingOptions",
+    "TrainingOutcome",
+    "TrialSummary",
+    "code_version",
+    "default_layout",
+    "prepare",
+    "train_and_promote",
+]
 
 _ROOT = Path(__file__).resolve().parent.parent
+MIN_TRAIN_ROWS = 50
+
+
+class TrainingDataError(DataError):
+    """The data cannot be trained on as laid out (the message says why, in one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Walk-forward layout in sessions; ``folds=None`` fits as many test blocks as the window holds."""
+
+    folds: int | None
+    train_sessions: int
+    test_sessions: int
+    embargo_sessions: int
+
+
+def default_layout(strategy: str) -> Layout:
+    """Minute bars: 5 folds of 8 test sessions after 20 train. Daily bars: 40-session test blocks
+    after 120 train sessions, as many as fit (a 2-year window gives 9, ~360 test sessions), with a
+    5-session embargo (the label horizon): enough out-of-sample trades for the gates."""
+    if timeframe_of(strategy) == "1m":
+        return Layout(5, 20, 8, 1)
+    return Layout(None, 120, 40, 5)
 
 
 @dataclass(frozen=True)
 class TrainingOptions:
-    """Fold layout (in sessions), costs, gates, labels, tuning and where bars come from."""
+    """Fold layout (``None``: the strategy's ``default_layout``), costs, gates, labels, tuning,
+    and where bars come from: the store under ``data_dir``, or the synthetic market (``synthetic``)."""
 
-    folds: int = 3
-    train_sessions: int = 20
-    test_sessions: int = 8
-    embargo_sessions: int = 1
+    folds: int | None = None
+    train_sessions: int | None = None
+    test_sessions: int | None = None
+    embargo_sessions: int | None = None
     gates: GateConfig = field(default_factory=GateConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
     backtest: BacktestConfig = field(default_factory=lambda: BacktestConfig(slippage=1e-4, close_at_end=True))
     tune: TuneOptions = field(default_factory=TuneOptions)
     data_dir: Path | None = None
+    synthetic: bool = False
     seed: int = 7
     edge_enabled: bool = True
     baseline: bool = True
-    final_threads: int = 2
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> TrainingOptions:
-        """Folds, embargo, gates and ``num_samples`` from ``Settings.training``."""
+        """Gates and ``num_samples`` from ``Settings.training``; its folds and embargo only when
+        set explicitly (else the strategy's layout)."""
         t = settings.training
         g = t.gates
         gates = GateConfig(
@@ -68,22 +121,21 @@ class TrainingOptions:
         )
         tune = overrides.pop("tune", TuneOptions())
         tune = replace(tune, num_samples=overrides.pop("num_samples", t.num_samples))
-        # Folds are laid out in sessions; an embargo of any bars covers at least one session.
-        embargo = overrides.pop("embargo_sessions", max(1, math.ceil(t.embargo_bars / 390)))
-        folds = overrides.pop("folds", t.folds)
-        return cls(folds=folds, embargo_sessions=embargo, gates=gates, tune=tune, **overrides)
+        explicit = t.model_fields_set
+        if "folds" in explicit:
+            overrides.setdefault("folds", t.folds)
+        if "embargo_bars" in explicit:
+            overrides.setdefault("embargo_sessions", max(1, math.ceil(t.embargo_bars / 390)))
+        return cls(gates=gates, tune=tune, **overrides)
 
-
-@dataclass(frozen=True)
-class TrialSummary:
-    """One trial as the pipeline saw it."""
-
-    trial_id: str
-    config: dict[str, Any]
-    folds_run: int
-    sharpe: float
-    oos: dict[str, Any] | None
-    error: str | None
+    def layout(self, strategy: str) -> Layout:
+        base = default_layout(strategy)
+        return Layout(
+            self.folds if self.folds is not None else base.folds,
+            self.train_sessions or base.train_sessions,
+            self.test_sessions or base.test_sessions,
+            self.embargo_sessions if self.embargo_sessions is not None else base.embargo_sessions,
+        )
 
 
 @dataclass(frozen=True)
@@ -98,6 +150,9 @@ class TrainingOutcome:
     version: ModelVersion | None
     promoted: bool
     experiment_path: Path
+    source: BarSource | None = None
+    n_trials_counted: int = 0
+    skipped: tuple[SkippedFold, ...] = ()
 
     @property
     def n_trials(self) -> int:
@@ -120,19 +175,6 @@ def code_version() -> str:
             digest.update(str(path.relative_to(_ROOT)).encode())
             digest.update(path.read_bytes())
     return f"{version}+src.{digest.hexdigest()[:12]}"
-
-
-def _trials(grid: Any) -> list[TrialSummary]:
-    out = []
-    for result in grid:
-        m = dict(result.metrics or {})
-        oos = {k: v for k, v in m.items() if k.startswith("oos_")} if "oos_sharpe" in m else None
-        sharpe = float(oos["oos_sharpe"]) if oos else float(m.get("mean_sharpe", math.nan))
-        config = {k: v for k, v in (result.config or {}).items() if k in SEARCH_SPACE}
-        error = repr(result.error) if result.error is not None else None
-        trial_id = str(m.get("trial_id", result.path))
-        out.append(TrialSummary(trial_id, config, int(m.get("training_iteration", 0)), sharpe, oos, error))
-    return sorted(out, key=lambda t: t.trial_id)
 
 
 def _metrics(d: dict[str, Any]) -> BacktestMetrics:
@@ -160,23 +202,70 @@ def _metrics(d: dict[str, Any]) -> BacktestMetrics:
     )
 
 
-def prepare(strategy: str, symbols: list[str], start: date, end: date, options: TrainingOptions) -> TrialData:
-    """Bars (stored, else synthetic), the dataset and its walk-forward folds."""
-    bars = load_bars(
-        strategy, symbols, start, end, options.data_dir, seed=options.seed, edge_enabled=options.edge_enabled
+def prepare(
+    strategy: str, symbols: list[str], start: date, end: date, options: TrainingOptions
+) -> tuple[TrialData, BarSource]:
+    """Bars (the store, or synthetic when asked), the dataset and its trainable walk-forward folds."""
+    bars, source = read_training_bars(
+        strategy,
+        symbols,
+        start,
+        end,
+        options.data_dir,
+        synthetic=options.synthetic,
+        seed=options.seed,
+        edge_enabled=options.edge_enabled,
     )
     dataset = build_dataset(bars, strategy, options.label)
     sessions = dataset["session"].unique().sort().to_list()
-    folds = walk_forward_folds(
-        sessions,
-        options.folds,
-        options.train_sessions,
-        options.test_sessions,
-        embargo=options.embargo_sessions,
-    )
+    layout = options.layout(strategy)
+    n_folds = layout.folds
+    if n_folds is None:
+        n_folds = max(
+            1, (len(sessions) - layout.train_sessions - layout.embargo_sessions) // layout.test_sessions
+        )
+    try:
+        folds = walk_forward_folds(
+            sessions, n_folds, layout.train_sessions, layout.test_sessions, embargo=layout.embargo_sessions
+        )
+    except ValueError as exc:
+        raise TrainingDataError(f"{source.line()}: {exc}") from None
     # Day-level folds: an embargo of whole calendar days after each test block.
-    embargo = timedelta(days=options.embargo_sessions)
-    return TrialData(strategy, dataset, tuple(folds), embargo, options.backtest)
+    embargo = timedelta(days=layout.embargo_sessions)
+    usable, skipped = _trainable_folds(dataset, folds, embargo)
+    if not usable:
+        reasons = "; ".join(f"fold {s.index}: {s.reason}" for s in skipped)
+        raise TrainingDataError(f"no fold of {strategy} can be trained ({reasons})")
+    backtest = options.backtest
+    if source.timeframe == "1d":  # a swing book keeps a slot per symbol
+        backtest = replace(backtest, max_positions=max(backtest.max_positions, len(source.symbols)))
+    return TrialData(strategy, dataset, tuple(usable), embargo, backtest, tuple(skipped)), source
+
+
+def _trainable_folds(
+    dataset: pl.DataFrame, folds: list[Fold], embargo: timedelta
+) -> tuple[list[Fold], list[SkippedFold]]:
+    usable, skipped = [], []
+    for fold in folds:
+        train, test = split_indices(dataset, fold, embargo)
+        labels = dataset["label"][train].drop_nulls()
+        if labels.len() < MIN_TRAIN_ROWS:
+            reason = f"{labels.len()} labelled training rows (need {MIN_TRAIN_ROWS})"
+        elif labels.n_unique() < 2:
+            reason = f"every training label is {labels[0]} (need both classes)"
+        elif test.size == 0:
+            reason = "no test rows"
+        else:
+            usable.append(fold)
+            continue
+        skipped.append(SkippedFold(fold.index, reason))
+    return usable, skipped
+
+
+def window_key(data: TrialData, source: BarSource) -> str:
+    """The data window trials are counted on: timeframe, symbols, first and last session."""
+    sessions = data.sessions
+    return f"{source.timeframe}:{','.join(source.symbols)}:{sessions[0]}..{sessions[-1]}"
 
 
 def train_and_promote(
@@ -189,46 +278,104 @@ def train_and_promote(
     console: Console | None = None,
 ) -> TrainingOutcome:
     """Tune, gate, register and (if every gate passes) promote a model for ``strategy``."""
-    data = prepare(strategy, symbols, start, end, options)
-    grid = run_tuner(data, options.tune)
-    trials = _trials(grid)
+    out = console or Console()
+    data, source = prepare(strategy, symbols, start, end, options)
+    out.print(escape(source.line()), soft_wrap=True)
+    for skip in data.skipped:
+        out.print(f"[yellow]fold {skip.index} skipped: {escape(skip.reason)}[/yellow]")
+    baseline_result = rules_only(data) if options.baseline or options.gates.min_trades else None
+    _layout_check(data, baseline_result, options.gates, out)
+    trials = run_tuner(data, options.tune, daily=source.timeframe == "1d", log=out.print)
+    counted = registry.count_trials(strategy, window_key(data, source), len(trials))
     candidates = [t for t in trials if t.oos is not None and t.error is None]
-    best = max(candidates, key=lambda t: t.sharpe) if candidates else None
-    baseline = rules_only(data).metrics.sharpe if options.baseline else None
+    best = max(candidates, key=lambda t: (t.sharpe, -t.index)) if candidates else None
+    baseline = baseline_result.metrics.sharpe if options.baseline and baseline_result else None
     report: GateReport | None = None
     version: ModelVersion | None = None
     promoted = False
     if best is not None and best.oos is not None:
         metrics = _metrics(best.oos["oos_metrics"])
-        sharpes = [t.sharpe for t in trials if t.error is None]
-        variance = per_period_sharpe_variance(sharpes, metrics.periods_per_year)
-        report = evaluate_gates(metrics, len(trials), variance, best.oos["oos_returns"], options.gates)
-        version = _register(registry, data, best, report, options)
+        variance = _one_horizon_variance(trials, metrics)
+        report = evaluate_gates(metrics, counted, variance, best.oos["oos_returns"], options.gates)
+        version = _register(registry, data, source, best, report, options)
         if report.passed:
             registry.promote(strategy, version.version)
             promoted = True
     outcome = TrainingOutcome(
-        strategy, tuple(trials), best, report, baseline, version, promoted, options.tune.path
+        strategy,
+        tuple(trials),
+        best,
+        report,
+        baseline,
+        version,
+        promoted,
+        options.tune.path,
+        source,
+        counted,
+        data.skipped,
     )
-    print_summary(outcome, console or Console())
+    print_summary(outcome, out)
     return outcome
 
 
+def _layout_check(data: TrialData, rules: Any, gates: GateConfig, console: Console) -> None:
+    """Say so when the rules alone trade less than the trade gate asks on the test folds:
+    a model only filters the rules' entries, so it cannot pass that gate on this layout."""
+    if rules is None or rules.metrics.n_trades >= gates.min_trades:
+        return
+    sessions = data.sessions
+    tested = sum(sum(f.test_start <= s <= f.test_end for s in sessions) for f in data.folds)
+    console.print(
+        f"[yellow]layout cannot reach the trade gate: {len(data.folds)} folds, {tested} test "
+        f"sessions over {data.dataset['symbol'].n_unique()} symbols give "
+        f"the rules alone {rules.metrics.n_trades} out-of-sample trades, the gate needs "
+        f"{gates.min_trades}; use a longer window, more symbols or more folds[/yellow]"
+    )
+
+
+def _one_horizon_variance(trials: list[TrialSummary], metrics: BacktestMetrics) -> float:
+    """Per-period variance of the trials' Sharpe on the first fold (every trial ran it), scaled
+    to the pooled horizon (a Sharpe estimate's variance falls as 1/T)."""
+    ran = [t for t in trials if t.error is None and t.fold_sharpes]
+    first = [t.fold_sharpes[0] for t in ran]
+    first_periods = ran[0].fold_periods[0] if ran else 0
+    variance = per_period_sharpe_variance(first, metrics.periods_per_year)
+    if first_periods and metrics.n_periods:
+        variance *= first_periods / metrics.n_periods
+    return variance
+
+
 def _register(
-    registry: ModelRegistry, data: TrialData, best: TrialSummary, report: GateReport, options: TrainingOptions
+    registry: ModelRegistry,
+    data: TrialData,
+    source: BarSource,
+    best: TrialSummary,
+    report: GateReport,
+    options: TrainingOptions,
 ) -> ModelVersion:
-    params = ModelParams.from_config(best.config, seed=options.seed, num_threads=options.final_threads)
+    # Exactly the params, seed and thread count (1) the fold models were trained with.
+    params = ModelParams.from_config(best.config, num_threads=1)
     model = ScoreModel.train(data.dataset, data.features, feature_set_of(data.strategy), params)
     ts = data.dataset["ts"]
     assert best.oos is not None
     lineage = {
         "model": model.metadata()["params"],
-        "strategy": {k: best.config[k] for k in STRATEGY_KEYS if k in best.config},
+        "strategy": strategy_params(data.strategy, best.config),
         "label": _slots(options.label),
         "folds": [_fold_dict(f) for f in data.folds],
-        "symbols": sorted(data.dataset["symbol"].unique().to_list()),
+        "skipped_folds": [{"index": s.index, "reason": s.reason} for s in data.skipped],
+        "symbols": list(source.symbols),
+        "source": source.lineage(),
         "n_trials": report.deflated.n_trials,
         "objective": "binary: P(close rises over the label horizon)",
+        "validation": {
+            "artifact": "refit on every labelled row of the window with the validated params",
+            "refit_rows": int(data.dataset["label"].is_not_null().sum()),
+            "trial": best.trial_id,
+            "fold_models": [
+                {**_fold_dict(f), "sha256": sha} for f, sha in zip(data.folds, best.fold_models, strict=False)
+            ],
+        },
     }
     metrics = {**best.oos["oos_metrics"], "trial_id": best.trial_id}
     return registry.register(
@@ -262,22 +409,20 @@ def _dt(value: Any) -> datetime:
 
 
 def print_summary(outcome: TrainingOutcome, console: Console) -> None:
-    """Trials, the best one's out-of-sample metrics and every gate, as tables."""
-    table = Table(title=f"{outcome.strategy}: {outcome.n_trials} trials")
-    for col in ("trial", "folds", "sharpe", "thr", "leaves", "lr", "status"):
-        table.add_column(col, justify="right" if col != "trial" else "left")
+    """Trials, the best one's out-of-sample metrics and every gate, as tables; errors one line each."""
+    table = Table(
+        title=f"{outcome.strategy}: {outcome.n_trials} trials ({outcome.n_trials_counted} counted on this window)"
+    )
+    for col in ("trial", "folds", "sharpe", "trades", "status", "params"):
+        table.add_column(col, justify="left" if col in ("trial", "status", "params") else "right")
     for t in outcome.trials:
         status = "error" if t.error else ("best" if t is outcome.best else ("done" if t.oos else "stopped"))
-        table.add_row(
-            t.trial_id[-12:],
-            str(t.folds_run),
-            f"{t.sharpe:.2f}",
-            f"{t.config.get('score_threshold', math.nan):.3f}",
-            str(t.config.get("num_leaves", "")),
-            f"{t.config.get('learning_rate', math.nan):.3f}",
-            status,
-        )
+        trades = str(t.oos["oos_n_trades"]) if t.oos else ""
+        params = " ".join(f"{k}={_cell(v)}" for k, v in sorted(t.config.items()) if k not in _HIDDEN)
+        table.add_row(t.trial_id, str(t.folds_run), f"{t.sharpe:.2f}", trades, status, params)
     console.print(table)
+    for error in sorted({t.error for t in outcome.trials if t.error}):
+        console.print(f"[red]trial error: {escape(error)}[/red]", soft_wrap=True)
     if outcome.gate_report is None:
         console.print("[red]no trial completed: nothing registered[/red]")
         return
@@ -293,3 +438,12 @@ def print_summary(outcome: TrainingOutcome, console: Console) -> None:
     version = outcome.version.version if outcome.version else "-"
     verdict = "promoted" if outcome.promoted else "registered, not promoted"
     console.print(f"OOS Sharpe {outcome.oos_sharpe:.2f} (rules only {baseline}); {version} {verdict}")
+
+
+_HIDDEN = frozenset({"seed", "inject_failure"})
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "" if value is None else str(value)

@@ -7,16 +7,22 @@ out-of-sample ``score`` column, and only the test rows go through the backtester
 (``training.backtest.simulate``: the simulated exchange's fill rules and costs). The pooled
 out-of-sample result is one backtest over every fold's test rows, in time order.
 
-``trainable`` reports once per fold (``training_iteration`` = fold number, so ASHA can stop a
-bad trial early); the last report also carries the pooled out-of-sample metrics and the
-session returns behind them (for the deflated Sharpe).
+``trainable`` runs the first ``config["folds"]`` folds of one configuration (the tuner's
+successive-halving rungs, ``training.tuner``) and reports once per fold; when the last fold of
+the layout ran, the report also carries the pooled out-of-sample metrics and the session
+returns behind them (for the deflated Sharpe). Each report lists the fold models' SHA-256s,
+so the registry can relate the promoted refit to the fold models that produced the evidence.
+
+Config keys that name a field of the strategy (``score_threshold``, ``adx_min``, ``stop_atr``,
+``entry_z`` ...) configure the strategy; the rest configure LightGBM (``ModelParams``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -32,18 +38,26 @@ from training.model import ModelParams, ScoreModel
 from training.splits import Fold, split_indices
 
 __all__ = [
-    "STRATEGY_KEYS",
+    "SkippedFold",
     "TrialData",
     "WalkForwardResult",
     "make_configured_strategy",
     "rules_only",
+    "strategy_params",
     "trainable",
     "walk_forward",
 ]
 
-# Config keys that parametrise the strategy rather than LightGBM.
-STRATEGY_KEYS = {"score_threshold": "score_threshold"}
 FoldCallback = Callable[[int, dict[str, Any]], None]
+_NOT_TUNABLE = frozenset({"name", "score_fn"})
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFold:
+    """A fold of the layout that cannot be trained, and why (it takes no part in any trial)."""
+
+    index: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,7 @@ class TrialData:
     folds: tuple[Fold, ...]
     embargo: timedelta
     backtest: BacktestConfig
+    skipped: tuple[SkippedFold, ...] = field(default=())
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -82,10 +97,16 @@ class WalkForwardResult:
         return [float(x) for x in session_returns(self.pooled.equity.select("ts", "equity"))]
 
 
+def strategy_params(name: str, config: dict[str, Any] | None) -> dict[str, Any]:
+    """The keys of ``config`` that are fields of strategy ``name`` (module docstring)."""
+    tunable = {f.name for f in fields(STRATEGIES[name]())} - _NOT_TUNABLE  # type: ignore[arg-type]
+    return {k: v for k, v in (config or {}).items() if k in tunable}
+
+
 def make_configured_strategy(name: str, config: dict[str, Any] | None = None) -> Strategy:
     """The registered strategy with the strategy keys of a Tune ``config`` applied."""
     strategy = STRATEGIES[name]()
-    values = {attr: config[key] for key, attr in STRATEGY_KEYS.items() if config and key in config}
+    values = strategy_params(name, config)
     return replace(strategy, **values) if values else strategy  # type: ignore[type-var]
 
 
@@ -113,16 +134,23 @@ def walk_forward(
     *,
     num_threads: int = 1,
     on_fold: FoldCallback | None = None,
+    n_folds: int | None = None,
 ) -> WalkForwardResult:
-    """Train, score and backtest every fold of ``data`` with ``config`` (module docstring)."""
+    """Train, score and backtest the first ``n_folds`` (default: every) fold of ``data``.
+
+    ``pooled`` is the pooled out-of-sample backtest over the folds that ran.
+    """
     params = ModelParams.from_config(config, num_threads=num_threads)
     strategy = make_configured_strategy(data.strategy, config)
     frame = data.dataset
+    folds = data.folds[: n_folds or len(data.folds)]
     fold_results: list[BacktestResult] = []
     pieces: list[pl.DataFrame] = []
     fold_sharpes: list[float] = []
+    periods: list[int] = []
     pooled: BacktestResult | None = None
-    for fold in data.folds:
+    shas: list[str] = []
+    for fold in folds:
         train, test = split_indices(frame, fold, data.embargo)
         model = ScoreModel.train(frame[train], data.features, data.feature_set, params)
         scores = np.full(frame.height, np.nan)
@@ -135,9 +163,16 @@ def walk_forward(
         last = fold is data.folds[-1]
         pooled = simulate(pl.concat(pieces), data.backtest, strategy.name) if last else None
         if on_fold is not None:
-            report = _fold_report(fold, result, fold_sharpes)
+            shas.append(hashlib.sha256(model.to_bytes()).hexdigest())
+            periods.append(result.metrics.n_periods)
+            report = {
+                **_fold_report(fold, result, fold_sharpes),
+                "fold_models": list(shas),
+                "fold_periods": list(periods),
+            }
             on_fold(fold.index, report if pooled is None else {**report, **pooled_report(pooled)})
-    assert pooled is not None
+    if pooled is None:
+        pooled = simulate(pl.concat(pieces), data.backtest, strategy.name)
     return WalkForwardResult(tuple(fold_results), pooled)
 
 
@@ -161,6 +196,7 @@ def _fold_report(fold: Fold, result: BacktestResult, sharpes: list[float]) -> di
         "fold_trades": m.n_trades,
         "fold_return": m.total_return,
         "mean_sharpe": float(np.mean(sharpes)),
+        "fold_sharpes": list(sharpes),
     }
 
 
@@ -180,13 +216,20 @@ def pooled_report(pooled: BacktestResult) -> dict[str, Any]:
     }
 
 
-def trainable(config: dict[str, Any], data: TrialData) -> None:
-    """Tune function trainable: one configuration over every fold of ``data``.
+def trainable(config: dict[str, Any], data: TrialData, configs: tuple[dict[str, Any], ...]) -> None:
+    """Tune function trainable: trial ``config["trial"]`` of ``configs`` over its first
+    ``config["folds"]`` folds, LightGBM on one thread (the same booster on any machine).
 
-    ``config["inject_failure"]`` raises on purpose (the failure-tolerance test).
+    A config with ``inject_failure`` raises on purpose (the failure-tolerance test).
     """
     from ray import tune
 
-    if config.get("inject_failure"):
+    index = int(config["trial"])
+    chosen = configs[index]
+    if chosen.get("inject_failure"):
         raise RuntimeError("injected failure")
-    walk_forward(data, config, num_threads=1, on_fold=lambda _i, report: tune.report(report))
+
+    def report(_fold: int, metrics: dict[str, Any]) -> None:
+        tune.report({**metrics, "trial": index})
+
+    walk_forward(data, chosen, num_threads=1, on_fold=report, n_folds=int(config["folds"]))

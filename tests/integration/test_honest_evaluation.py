@@ -36,6 +36,7 @@ def _run(tmp: Path, seed: int, edge: bool) -> TrainingOutcome:
         test_sessions=8,
         embargo_sessions=1,
         seed=seed,
+        synthetic=True,
         edge_enabled=edge,
         baseline=edge,  # the rules-only comparison is only asserted with the edge on
         tune=TuneOptions(storage_path=tmp / "tune", name=f"seed{seed}_{edge}", seed=seed, verbose=0),

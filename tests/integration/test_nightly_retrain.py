@@ -43,7 +43,7 @@ def test_retrain_is_ray_work_and_promotes_only_past_the_gates(ray_session: Any, 
     ledger = SqliteLedger(tmp_path / "ledger.sqlite3", clock)
     options = TrainingOptions(
         folds=2, train_sessions=10, test_sessions=4, gates=LENIENT, seed=1, baseline=False,
-        tune=TuneOptions(num_samples=2, asha=False, verbose=0),
+        tune=TuneOptions(num_samples=2, halving=False, verbose=0),
     )  # fmt: skip
 
     def retrain(opts: TrainingOptions) -> str:

@@ -114,6 +114,7 @@ def test_train_runs_as_a_ray_job(cluster: str, tmp_path: Path) -> None:
         "--train-sessions=10",
         "--test-sessions=4",
         "--seed=1",
+        "--synthetic",
         f"--registry={registry}",
         f"--tune-dir={tmp_path / 'tune'}",
     ]

@@ -165,6 +165,23 @@ class ModelRegistry:
             replace_json(self._index, index)
         return replace(model, promoted_at=now)
 
+    def count_trials(self, strategy: str, window: str, n: int) -> int:
+        """Add ``n`` tuning trials on ``window`` (a data-window key) to ``strategy``'s count and
+        return the total: every run, reruns included, so the deflated Sharpe charges for them."""
+        if n < 0:
+            raise InvalidValue(f"a run cannot add {n} trials")
+        with exclusive_lock(self._lock):
+            index = self._read_index()
+            counts: dict[str, int] = _entry(index, check_strategy(strategy)).setdefault("trials", {})
+            counts[window] = counts.get(window, 0) + n
+            replace_json(self._index, index)
+            return counts[window]
+
+    def trials_counted(self, strategy: str, window: str) -> int:
+        """Trials counted so far for ``strategy`` on ``window`` (``count_trials``)."""
+        entry = self._read_index()["strategies"].get(check_strategy(strategy)) or {}
+        return int(entry.get("trials", {}).get(window, 0))
+
     # -- reading -----------------------------------------------------------------------------
     def promoted(self, strategy: str) -> ModelVersion | None:
         """The currently promoted version of ``strategy``, if any."""
