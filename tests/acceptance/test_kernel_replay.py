@@ -7,6 +7,7 @@ whatever runs it. Broker engineers run this path through their simulators.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from rich.console import Console
 
 from adapters.account.replay import replay_kernel
+from adapters.account.wiring import open_broker
 from adapters.cache import EmbeddedRedis
 from cluster.demo import demo_settings, plan_demo
 from cluster.demo_steps import generate_market
@@ -48,3 +50,22 @@ def test_the_kernel_replayed_in_process_gives_the_pinned_demo(tmp_path: Path) ->
             equity = round(float(Decimal(audit.equity)), 2)
             outcome[spec.account.id] = (len(audit.venue_orders), len(audit.venue_fills), equity)
     assert outcome == PINNED
+
+
+@pytest.mark.slow
+def test_the_pinned_intraday_session_through_the_fake_tws_gives_the_same_trades(tmp_path: Path) -> None:
+    """``--venue ibkr-sim`` in process: the same exchange, fed the same way, served over the TWS
+    protocol and traded through the IBKR adapter (ib_async) gives the pinned figures."""
+    ibkr_sim = pytest.importorskip("simulators.ibkr")
+    plan = plan_demo(tmp_path, SYMBOLS, date(2025, 12, 31), seed=7, accounts=("intraday",))
+    settings = demo_settings(load_settings(), plan)
+    generate_market(plan, settings, Console(quiet=True))
+    with EmbeddedRedis(tmp_path / "redis.rdb") as redis:
+        desk = Supervisor(
+            settings, plan.state_dir, symbols=SYMBOLS, accounts=["intraday"], redis_url=redis.url
+        )
+        (spec,) = [replace(s, venue="ibkr-sim") for s in desk.specs()]
+        audit = replay_kernel(spec, [plan.session], lambda clock: open_broker(spec, clock, ibkr_sim.start))
+    assert audit.lost_fills == [] and audit.unknown_orders == []
+    equity = round(float(Decimal(audit.equity)), 2)
+    assert (len(audit.venue_orders), len(audit.venue_fills), equity) == PINNED["intraday"]
