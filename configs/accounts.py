@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -104,10 +105,20 @@ class AccountConfig(Strict):
 
 
 class AlpacaCredentials(Strict):
-    """Alpaca API keys (secrets: environment or secret files only)."""
+    """Alpaca API keys (secrets: environment or secret files only).
+
+    Unset keys fall back to ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY``
+    (``adapters.brokers.alpaca.config``). Paper unless the account's mode is live (``--live``).
+    The URL overrides point the adapter at a local simulator (``simulators.alpaca``).
+    """
 
     api_key: SecretStr | None = Field(default=None, description="Alpaca API key id.")
     api_secret: SecretStr | None = Field(default=None, description="Alpaca API secret key.")
+    trading_url: str = Field(default="", description="Trading REST base URL override, without /v2.")
+    stream_url: str = Field(default="", description="trade_updates websocket URL override.")
+    data_url: str = Field(default="", description="Market-data REST base URL override, without /v2.")
+    data_stream_url: str = Field(default="", description="Market-data websocket URL override (full endpoint).")
+    feed: Literal["iex", "sip"] = Field(default="iex", description="Market-data feed: iex (free) or sip.")
 
 
 class TastytradeCredentials(Strict):
@@ -131,6 +142,9 @@ class TastytradeCredentials(Strict):
             raise ValueError("the production Tastytrade API needs the explicit --live opt-in")
         return live
 
+
+ENV_FALLBACK = {"alpaca.api_key": "APCA_API_KEY_ID", "alpaca.api_secret": "APCA_API_SECRET_KEY"}
+"""Environment variables a missing secret falls back to (Alpaca's own names, seed 001)."""
 
 IBKR_LIVE_PORTS = frozenset({7496, 4001})
 """TWS (7496) and IB Gateway (4001) live-trading API ports; 7497 and 4002 are paper."""
@@ -177,4 +191,8 @@ class BrokerCredentials(Strict):
             "tastytrade": ("provider_secret", "refresh_token"),
         }
         section = getattr(self, broker, None)
-        return [f"{broker}.{name}" for name in required.get(broker, ()) if getattr(section, name) is None]
+        return [
+            f"{broker}.{name}"
+            for name in required.get(broker, ())
+            if getattr(section, name) is None and not os.environ.get(ENV_FALLBACK.get(f"{broker}.{name}", ""))
+        ]

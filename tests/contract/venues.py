@@ -24,6 +24,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from adapters.brokers.alpaca.config import AlpacaSettings
+from adapters.brokers.alpaca.execution import AlpacaExecution
+from adapters.brokers.alpaca.rest import trading_client
 from adapters.brokers.ibkr.config import IbkrSettings
 from adapters.brokers.ibkr.data import IbkrMarketData
 from adapters.brokers.ibkr.execution import IbkrExecution
@@ -35,8 +38,10 @@ from adapters.brokers.tastytrade.session import TtSession
 from core.clock import SimClock
 from core.model import AccountId, Equity, Instrument, InstrumentId, Money, OptionContract, Price, Quote
 from core.ports import Execution
+from simulators import alpaca as alpaca_simulator
 from simulators import ibkr as ibkr_simulator
 from simulators import tastytrade as tastytrade_simulator
+from simulators.alpaca import AlpacaSimulator
 from simulators.ibkr import IbkrSimulator
 from simulators.tastytrade import TastytradeSimulator
 
@@ -225,8 +230,53 @@ def tastytrade_venue(market: object | None = None, **timing: float) -> Venue:
     return Venue("tastytrade", execution, driver, base.account_id, base.equity, base.puts, close)
 
 
+class AlpacaDriver(SimDriver):
+    """``VenueDriver`` of a ``SimExchange`` behind the Alpaca simulator: changes go through its
+    loop; ``settle`` waits for the pong after the last frame, then for the adapter's dispatch.
+
+    It also holds the ``handle`` for the Alpaca scenario tests."""
+
+    def __init__(
+        self, exchange: SimExchange, clock: SimClock, handle: AlpacaSimulator, adapter: AlpacaExecution
+    ) -> None:
+        super().__init__(exchange, clock)
+        self.handle = handle
+        self.adapter = adapter
+
+    def quote(self, instrument: Instrument, bid: str, ask: str, size: int | None = None) -> None:
+        self.handle.run(lambda: super(AlpacaDriver, self).quote(instrument, bid, ask, size))
+
+    def end_session(self) -> None:
+        self.handle.run(super().end_session)
+
+    def settle(self) -> None:
+        self.handle.settle()
+        self.adapter.sync()
+
+
+def alpaca_venue(**timing: float) -> Venue:
+    """The Alpaca adapter (alpaca-py's TradingClient and TradingStream) against the Alpaca
+    simulator over loopback, a ``SimExchange`` behind it."""
+    base = sim_venue()
+    assert isinstance(base.driver, SimDriver)
+    exchange, clock = base.driver.exchange, base.driver.clock
+    handle = alpaca_simulator.start(exchange, clock=clock, account_id=base.account_id)
+    timing = {"connect_timeout": 2.0, "backoff_initial": 0.05, "backoff_max": 0.5, "ready_timeout": 5.0} | timing
+    settings = AlpacaSettings.from_credentials(str(base.account_id), handle.credentials.alpaca, environ={}, **timing)
+    adapter = AlpacaExecution(trading_client(settings), settings, base.account_id, clock)
+    adapter.start()
+    driver = AlpacaDriver(exchange, clock, handle, adapter)
+
+    def close() -> None:
+        adapter.close()
+        handle.close()
+
+    return Venue("alpaca", adapter, driver, base.account_id, base.equity, base.puts, close)
+
+
 VENUE_FACTORIES: dict[str, Callable[[], Venue]] = {
     "sim": sim_venue,
     "ibkr": ibkr_venue,
     "tastytrade": tastytrade_venue,
+    "alpaca": alpaca_venue,
 }
