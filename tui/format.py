@@ -98,7 +98,11 @@ def when(value: datetime | None) -> str:
 def summary(payload: Mapping[str, Any], width: int = 90) -> str:
     """An event payload in one line: the well-known fields first, then the rest."""
     parts = [f"{k}={payload[k]}" for k in _EVENT_KEYS if payload.get(k) not in (None, "")]
-    rest = {k: v for k, v in payload.items() if k not in _EVENT_KEYS and k not in ("seq", "state", "orders", "fill_id")}
+    rest = {
+        k: v
+        for k, v in payload.items()
+        if k not in _EVENT_KEYS and k not in ("seq", "state", "orders", "fill_id")
+    }
     if rest:
         parts.append(json.dumps(rest, default=str, separators=(",", ":")))
     line = " ".join(parts)
