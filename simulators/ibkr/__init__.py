@@ -140,4 +140,5 @@ def start(
         market if isinstance(market, BarMarket) else None,
     )
     tws.start(host, port)
+    tws.call(lambda: tws.adopt_open_orders(client_id))
     return IbkrSimulator(tws, client_id)

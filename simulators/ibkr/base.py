@@ -15,9 +15,23 @@ from core.model import AccountId, Instrument
 from simulators.ibkr.wire import Field, FieldReader, frame
 
 
+def _digest(text: str, hex_digits: int) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:hex_digits], 16)
+
+
 def con_id_of(instrument: Instrument) -> int:
     """A stable contract id per instrument (TWS's are stable too)."""
-    return int(hashlib.sha256(str(instrument.id).encode()).hexdigest()[:7], 16) + 1000
+    return _digest(str(instrument.id), 7) + 1000
+
+
+def perm_id_of(order_ref: str) -> int:
+    """A permanent order id, stable for an order whichever fake TWS instance serves it."""
+    return 2_000_000_000 + _digest(order_ref, 7)
+
+
+def exec_id_of(perm_id: int, key: str) -> str:
+    """An execution id in TWS's shape, unique per (order, execution ``key``) across restarts."""
+    return f"{perm_id:08x}.{_digest(key, 8):08x}.01.01"
 
 
 @dataclass

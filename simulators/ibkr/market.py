@@ -50,7 +50,8 @@ class MarketDesk(TwsState):
             greeks = None
             if isinstance(instrument, OptionContract) and self.chains is not None:
                 greeks = self._chain(instrument.underlying).get(instrument.id)
-                quote = quote or (greeks.quote if greeks else None)
+                if greeks is not None and (quote is None or quote.ts < greeks.quote.ts):
+                    quote = greeks.quote  # the chain now is newer than the venue's last quote
             if quote is None:
                 continue
             key = (quote.bid, quote.ask, quote.bid_size, quote.ask_size, greeks)

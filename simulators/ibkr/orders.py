@@ -6,7 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from adapters.brokers.ibkr.parsing import UNSET_DOUBLE, combo_net, ib_time, side_of
+from adapters.brokers.ibkr.parsing import (
+    ORDER_TYPE_OF,
+    ORDER_TYPES,
+    TIFS,
+    UNSET_DOUBLE,
+    combo_net,
+    ib_time,
+    side_of,
+    signed_combo_price,
+)
 from core.errors import RaydeskError
 from core.messages import ExecutionEvent, OrderFilled, OrderUpdated
 from core.model import (
@@ -22,9 +31,11 @@ from core.model import (
     TimeInForce,
 )
 from simulators.ibkr import messages as m
-from simulators.ibkr.base import Session, TwsState, con_id_of
+from simulators.ibkr.base import Session, TwsState, con_id_of, exec_id_of, perm_id_of
 from simulators.ibkr.wire import FieldReader
 
+BAG_CON_ID = 28812380
+"""The contract id TWS reports for a combination."""
 STATUS_OF: dict[OrderStatus, str] = {
     OrderStatus.PENDING: "PendingSubmit",
     OrderStatus.SUBMITTED: "PreSubmitted",
@@ -34,12 +45,6 @@ STATUS_OF: dict[OrderStatus, str] = {
     OrderStatus.CANCELLED: "Cancelled",
     OrderStatus.EXPIRED: "Cancelled",
     OrderStatus.REJECTED: "Cancelled",
-}
-ORDER_TYPE_OF = {
-    "MKT": OrderType.MARKET,
-    "LMT": OrderType.LIMIT,
-    "STP": OrderType.STOP,
-    "STP LMT": OrderType.STOP_LIMIT,
 }
 
 
@@ -80,8 +85,6 @@ class OrderDesk(TwsState):
     place_orders: int
     refs: list[str]
     link_down: bool
-    _perm: int
-    _exec_seq: int
 
     def _on_event(self, event: ExecutionEvent) -> None:
         if isinstance(event, OrderFilled):
@@ -90,7 +93,8 @@ class OrderDesk(TwsState):
                 return
             if vo.contract.sec_type == "BAG":
                 vo.pending_legs.append(event.fill)
-            self._execution(vo, event.fill.instrument, event.fill, event.fill.quantity, event.fill.price)
+            fill = event.fill
+            self._execution(vo, str(fill.fill_id), fill.instrument, fill, fill.quantity, fill.price)
             return
         assert isinstance(event, OrderUpdated)
         vo = self._venue_order(event.order.client_order_id)
@@ -102,21 +106,55 @@ class OrderDesk(TwsState):
             self._bag_execution(vo, event.order.filled_quantity - before)
         self._status(vo)
 
+    def adopt_open_orders(self, client_id: int) -> None:
+        """The exchange's working orders, as a restarted TWS still holds them (for ``client_id``)."""
+        for order in self.exchange.open_orders(self.account_id):
+            ref = str(order.client_order_id)
+            if ref in self.by_ref:
+                continue
+            order_id = self.next_ids.get(client_id, 1)
+            self.next_ids[client_id] = order_id + 1
+            for leg in order.legs:
+                self.listed.setdefault(con_id_of(leg.instrument), leg.instrument)
+            if order.is_multi_leg:
+                legs = tuple(
+                    (con_id_of(g.instrument), g.ratio, "BUY" if g.side.sign > 0 else "SELL")
+                    for g in order.legs
+                )
+                contract = m.WireContract(BAG_CON_ID, order.legs[0].instrument.underlying, "BAG", legs=legs)
+                action = "BUY"
+                limit = signed_combo_price(order)
+            else:
+                contract = m.wire_contract(order.instrument, con_id_of(order.instrument))
+                action = "BUY" if order.side.sign > 0 else "SELL"
+                limit = float(order.limit_price.value) if order.limit_price else UNSET_DOUBLE
+            aux = float(order.stop_price.value) if order.stop_price else UNSET_DOUBLE
+            kind = ORDER_TYPES[order.order_type]
+            vo = VenueOrder(order_id, client_id, perm_id_of(ref), contract, action, kind, limit, aux,
+                            TIFS[order.time_in_force], ref, order)  # fmt: skip
+            self.orders[vo.perm_id] = vo
+            self.by_ref[ref] = vo.perm_id
+
     def _venue_order(self, cid: ClientOrderId) -> VenueOrder | None:
         perm = self.by_ref.get(str(cid))
         return self.orders.get(perm) if perm is not None else None
 
     def _execution(
-        self, vo: VenueOrder, instrument: Instrument | None, fill: Fill | None, qty: Quantity, price: Price
+        self,
+        vo: VenueOrder,
+        key: str,
+        instrument: Instrument | None,
+        fill: Fill | None,
+        qty: Quantity,
+        price: Price,
     ) -> None:
-        self._exec_seq += 1
         contract = m.wire_contract(instrument, con_id_of(instrument)) if instrument else vo.contract
         same = [e for e in vo.executions if e.contract.con_id == contract.con_id]
         cum = sum(e.shares for e in same) + float(qty.value)
         avg = (sum(e.shares * e.price for e in same) + float(qty.value) * float(price.value)) / cum
         side = fill.side if fill else side_of(vo.action)
         execution = m.WireExecution(
-            f"{vo.perm_id:08x}.{self._exec_seq:08x}.01.01", vo.order_id, vo.client_id, vo.perm_id, contract,
+            exec_id_of(vo.perm_id, key), vo.order_id, vo.client_id, vo.perm_id, contract,
             fill.ts if fill else self.clock.now(), self.ib_account, "BOT" if side.sign > 0 else "SLD",
             float(qty.value), float(price.value), cum, avg, vo.order_ref,
             float(fill.commission.amount) if fill else 0.0,
@@ -130,7 +168,8 @@ class OrderDesk(TwsState):
         """TWS reports a combination's fill once per leg and once for the BAG at its net price."""
         signed = sum(f.price.value * f.quantity.value * f.side.sign for f in vo.pending_legs) / combos.value
         vo.pending_legs.clear()
-        self._execution(vo, None, None, combos, Price(signed))
+        key = f"{vo.order_ref}|bag|{vo.order.filled_quantity}"
+        self._execution(vo, key, None, None, combos, Price(signed))
 
     def _status(self, vo: VenueOrder) -> None:
         order = vo.order
@@ -189,10 +228,11 @@ class OrderDesk(TwsState):
         except (RaydeskError, ValueError, KeyError) as exc:
             s.send(*m.error(order_id, 201, f"Order rejected - reason:{exc}"))
             return
-        self._perm += 1
-        perm = 2_000_000_000 + self._perm
+        perm = perm_id_of(order_ref)
         if sec_type == "BAG":
-            contract = m.WireContract(28812380, order.legs[0].instrument.underlying, "BAG", legs=tuple(legs))
+            contract = m.WireContract(
+                BAG_CON_ID, order.legs[0].instrument.underlying, "BAG", legs=tuple(legs)
+            )
         else:
             assert instrument is not None
             contract = m.wire_contract(instrument, con_id_of(instrument))

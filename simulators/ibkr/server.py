@@ -68,8 +68,6 @@ class FakeTws(OrderDesk, MarketDesk):
         self.refs: list[str] = []
         """The orderRef of every new-order placeOrder received, refused duplicates included."""
         self.link_down = False
-        self._perm = 0
-        self._exec_seq = 0
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-tws", daemon=True)

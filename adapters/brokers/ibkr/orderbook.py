@@ -23,7 +23,7 @@ from adapters.brokers.ibkr.parsing import (
     DONE_CANCELLED,
     LINK_LOST,
     ORDER_REJECTED_CODES,
-    ORDER_TYPES,
+    ORDER_TYPE_OF,
     combo_net,
     instrument_of,
     side_of,
@@ -160,7 +160,7 @@ class OrderBook:
             instrument = instrument_of(c)
             if instrument is None:
                 return None
-            kind = next(k for k, v in ORDER_TYPES.items() if v == o.orderType)
+            kind = ORDER_TYPE_OF[o.orderType]
             lmt = Price(Decimal(str(o.lmtPrice))) if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
             stp = Price(Decimal(str(o.auxPrice))) if kind in (OrderType.STOP, OrderType.STOP_LIMIT) else None
             order = Order.single(

@@ -40,6 +40,7 @@ ORDER_TYPES: dict[OrderType, str] = {
     OrderType.STOP: "STP",
     OrderType.STOP_LIMIT: "STP LMT",
 }
+ORDER_TYPE_OF: dict[str, OrderType] = {v: k for k, v in ORDER_TYPES.items()}
 TIFS: dict[TimeInForce, str] = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC"}
 
 LINK_LOST = 1100
