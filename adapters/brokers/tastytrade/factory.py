@@ -7,6 +7,7 @@ from adapters.brokers.tastytrade.config import TastytradeSettings
 from adapters.brokers.tastytrade.data import TastytradeMarketData
 from adapters.brokers.tastytrade.execution import TastytradeExecution
 from adapters.brokers.tastytrade.session import TtSession
+from core.calendar import MarketCalendar
 from core.model import AccountId
 
 
@@ -19,7 +20,7 @@ def open_clients(context: BrokerContext) -> BrokerClients:
     settings = TastytradeSettings.from_credentials(context.credentials.tastytrade)
     session = TtSession(settings, context.clock).start()
     execution = TastytradeExecution(session, AccountId(context.account.id), context.clock)
-    data = TastytradeMarketData(session, context.clock)
+    data = TastytradeMarketData(session, context.clock, is_open=MarketCalendar().is_open)
     try:
         execution.start()
     except BaseException:

@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
+import httpx2
 from tastytrade import Account, Session
 from tastytrade.utils import TastytradeError
 
@@ -143,21 +144,25 @@ class TtSession:
         return self.sdk, self.account
 
     async def request(self, make: Callable[[], Awaitable[T]]) -> T:
-        """``make()``; a refused token is refreshed once (forced) and the request retried."""
+        """``make()``; a refused token is refreshed once (forced) and the request retried; a
+        transport failure is ``BrokerUnavailable`` (a retry may fix it)."""
         assert self.sdk is not None
         try:
-            return await make()
-        except TastytradeError as exc:
-            if not is_token_error(exc):
+            try:
+                return await make()
+            except TastytradeError as exc:
+                if not is_token_error(exc):
+                    raise
+            try:
+                await self.sdk.refresh(force=True)
+            except TastytradeError as exc:
+                if is_token_error(exc):
+                    self.invalidate(str(exc).strip())
+                    raise TokenInvalid(f"Tastytrade refused the token: {str(exc).strip()}") from None
                 raise
-        try:
-            await self.sdk.refresh(force=True)
-        except TastytradeError as exc:
-            if is_token_error(exc):
-                self.invalidate(str(exc).strip())
-                raise TokenInvalid(f"Tastytrade refused the token: {str(exc).strip()}") from None
-            raise
-        return await make()
+            return await make()
+        except httpx2.TransportError as exc:
+            raise BrokerUnavailable(f"cannot reach Tastytrade: {exc!r}") from None
 
     def invalidate(self, why: str) -> None:
         if self.token_valid:
