@@ -254,13 +254,13 @@ class AlpacaDriver(SimDriver):
         self.adapter.sync()
 
 
-def alpaca_venue(**timing: float) -> Venue:
+def alpaca_venue(market: object | None = None, **timing: float) -> Venue:
     """The Alpaca adapter (alpaca-py's TradingClient and TradingStream) against the Alpaca
     simulator over loopback, a ``SimExchange`` behind it."""
     base = sim_venue()
     assert isinstance(base.driver, SimDriver)
     exchange, clock = base.driver.exchange, base.driver.clock
-    handle = alpaca_simulator.start(exchange, clock=clock, account_id=base.account_id)
+    handle = alpaca_simulator.start(exchange, clock=clock, account_id=base.account_id, market=market)
     timing = {"connect_timeout": 2.0, "backoff_initial": 0.05, "backoff_max": 0.5, "ready_timeout": 5.0} | timing
     settings = AlpacaSettings.from_credentials(str(base.account_id), handle.credentials.alpaca, environ={}, **timing)
     adapter = AlpacaExecution(trading_client(settings), settings, base.account_id, clock)

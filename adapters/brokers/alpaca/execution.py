@@ -398,6 +398,8 @@ class AlpacaExecution:
         started = self._clock.now()
         first = self._synced_at is None
         since = (self._synced_at or started - FIRST_LOOKBACK) - RESYNC_MARGIN
+        with self._lock:
+            before = dict(self._orders)
         try:
             orders = self.orders_since(since)
             fills = self.fills_since(since)
@@ -410,18 +412,21 @@ class AlpacaExecution:
                     self._fill_ids.add(fill.fill_id)
                     if not first:
                         self._events.append(OrderFilled(fill))
-            for order in orders:
-                known = self._orders.get(order.client_order_id)
-                if first:
-                    self._orders.setdefault(order.client_order_id, order)
-                elif known is None or (known.status, known.filled_quantity) != (
-                    order.status,
-                    order.filled_quantity,
-                ):
-                    self._update(order)
+            for order in orders if not first else ():
+                if _moved(before.get(order.client_order_id), order):
+                    self._events.append(OrderUpdated(order, order.updated_at or started))
             self._synced_at = started
         self.resyncs += 1
         self._synced = True
+
+
+def _moved(known: Order | None, order: Order) -> bool:
+    """``order`` is news (and not behind) compared with what was ``known`` of it."""
+    if known is None:
+        return True
+    if (known.status, known.filled_quantity) == (order.status, order.filled_quantity):
+        return False
+    return known.status is order.status or known.status.can_transition_to(order.status)
 
 
 def _raw(value: Any) -> Raw:
