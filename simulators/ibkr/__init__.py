@@ -18,7 +18,7 @@ from adapters.market.synthetic.market import SyntheticMarket
 from adapters.market.synthetic.quotes_bridge import SyntheticOptionChains
 from configs.accounts import BrokerCredentials, IbkrConnection
 from core.clock import Clock
-from core.model import AccountId, OptionContract, Quote
+from core.model import AccountId, ClientOrderId, OptionContract, Quote
 from simulators.ibkr.base import con_id_of
 from simulators.ibkr.market import BarMarket, ChainMarket
 from simulators.ibkr.server import FakeTws
@@ -92,6 +92,14 @@ class IbkrSimulator:
     def refuse(self, refusing: bool = True) -> None:
         """Stop (True) or resume (False) accepting connections."""
         self.tws.call(self.tws.refuse(refusing))
+
+    def hold_cancels(self, holding: bool = True) -> None:
+        """Leave cancels PendingCancel until called with False (then TWS confirms them)."""
+        self.run(lambda: self.tws.hold_cancels(holding))
+
+    def mark_inactive(self, client_order_id: ClientOrderId) -> None:
+        """Have TWS report the order Inactive (held, not cancelled)."""
+        self.run(lambda: self.tws.mark_inactive(client_order_id))
 
     def hold_client_id(self, client_id: int, held: bool = True) -> None:
         """Pretend another application is connected with ``client_id``."""

@@ -85,6 +85,8 @@ class OrderDesk(TwsState):
     place_orders: int
     refs: list[str]
     link_down: bool
+    holding_cancels: bool
+    held_cancels: list[VenueOrder]
 
     def _on_event(self, event: ExecutionEvent) -> None:
         if isinstance(event, OrderFilled):
@@ -171,9 +173,11 @@ class OrderDesk(TwsState):
         key = f"{vo.order_ref}|bag|{vo.order.filled_quantity}"
         self._execution(vo, key, None, None, combos, Price(signed))
 
-    def _status(self, vo: VenueOrder) -> None:
+    def _status(self, vo: VenueOrder, status: str = "") -> None:
+        """openOrder and orderStatus of ``vo`` (``status``: TWS's word instead of the exchange's)."""
         order = vo.order
         wire = vo.wire(self.ib_account)
+        wire = replace(wire, status=status) if status else wire
         avg = float(order.avg_fill_price.value) if order.avg_fill_price else 0.0
         last = vo.executions[-1].price if vo.executions else 0.0
         for session in self._clients(vo.client_id):
@@ -315,9 +319,33 @@ class OrderDesk(TwsState):
                 )
             )
             return
+        if self.holding_cancels:
+            self.held_cancels.append(vo)
+            self._status(vo, "PendingCancel")
+            return
+        self._confirm_cancel(vo)
+
+    def _confirm_cancel(self, vo: VenueOrder) -> None:
+        if vo.order.status.is_terminal:
+            return
         self.exchange.cancel(self.account_id, vo.order.client_order_id)
-        s.send(*m.error(order_id, 202, "Order Canceled - reason:"))
+        for session in self._clients(vo.client_id):
+            session.send(*m.error(vo.order_id, 202, "Order Canceled - reason:"))
         self.pump()
+
+    def hold_cancels(self, holding: bool) -> None:
+        """While holding, cancels stay PendingCancel; releasing confirms the held ones."""
+        self.holding_cancels = holding
+        if not holding:
+            held, self.held_cancels = self.held_cancels, []
+            for vo in held:
+                self._confirm_cancel(vo)
+
+    def mark_inactive(self, client_order_id: ClientOrderId) -> None:
+        """Report an order Inactive (as TWS does for one it holds, e.g. outside its hours)."""
+        vo = self._venue_order(client_order_id)
+        if vo is not None:
+            self._status(vo, "Inactive")
 
     def _req_open_orders(self, s: Session, r: FieldReader) -> None:
         for vo in self.orders.values():

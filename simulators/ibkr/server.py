@@ -68,6 +68,8 @@ class FakeTws(OrderDesk, MarketDesk):
         self.refs: list[str] = []
         """The orderRef of every new-order placeOrder received, refused duplicates included."""
         self.link_down = False
+        self.holding_cancels = False
+        self.held_cancels = []
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-tws", daemon=True)

@@ -152,6 +152,30 @@ def test_a_fill_while_the_socket_was_down_is_recovered_by_one_reconnect_loop(rig
     assert (d.session.reconnect_loops, d.session.reconnects) == (1, 1)
 
 
+def test_pending_cancel_and_inactive_are_not_done_until_tws_says_cancelled() -> None:
+    venue = ibkr_venue(ack_timeout=0.3)
+    try:
+        d = driver(venue)
+        venue.driver.quote(venue.equity, "100.00", "100.02")
+        placed = venue.execution.submit(limit_buy(venue, "held", 2, "95.00"))
+        d.handle.mark_inactive(placed.client_order_id)  # TWS holds it: not cancelled, not rejected
+        venue.driver.settle()
+        inactive = venue.execution.get_order(placed.client_order_id)
+        assert inactive is not None and inactive.status is OrderStatus.ACCEPTED
+        d.handle.hold_cancels()
+        pending = venue.execution.cancel(placed.client_order_id)
+        assert pending.status is OrderStatus.ACCEPTED  # PendingCancel is not done
+        assert [o.client_order_id for o in venue.execution.open_orders()] == [placed.client_order_id]
+        d.handle.hold_cancels(False)
+        venue.driver.settle()
+        done = venue.execution.get_order(placed.client_order_id)
+        assert done is not None and done.status is OrderStatus.CANCELLED
+        assert venue.execution.open_orders() == []
+    finally:
+        assert venue.close is not None
+        venue.close()
+
+
 def test_a_client_id_in_use_fails_with_a_clear_message(rig: Venue) -> None:
     d = driver(rig)
     settings = IbkrSettings.from_connection(d.handle.credentials.ibkr, environ={}, connect_timeout=1.0)
