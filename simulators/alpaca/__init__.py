@@ -24,11 +24,24 @@ from core.model.market import Bar
 from simulators.alpaca.server import AlpacaServer
 from simulators.ibkr.market import BarMarket
 
-__all__ = ["KEY_ID", "SECRET_KEY", "AlpacaServer", "AlpacaSimulator", "start"]
+__all__ = ["KEY_ID", "SECRET_KEY", "AlpacaServer", "AlpacaSimulator", "credentials_at", "start"]
 
 T = TypeVar("T")
 KEY_ID = "PKSIMULATOR0000000001"
 SECRET_KEY = "simulator-secret-not-a-real-key"
+
+
+def credentials_at(base_url: str) -> AlpacaCredentials:
+    """Settings that point the Alpaca adapter at the simulator serving ``base_url`` (http://host:port)."""
+    ws = base_url.replace("http://", "ws://", 1)
+    return AlpacaCredentials(
+        api_key=SecretStr(KEY_ID),
+        api_secret=SecretStr(SECRET_KEY),
+        trading_url=base_url,
+        stream_url=f"{ws}/stream",
+        data_url=base_url,
+        data_stream_url=f"{ws}/v2/iex",
+    )
 
 
 class AlpacaSimulator:
@@ -49,16 +62,7 @@ class AlpacaSimulator:
 
     @property
     def credentials(self) -> BrokerCredentials:
-        ws = f"ws://{self.server.host}:{self.server.port}"
-        alpaca = AlpacaCredentials(
-            api_key=SecretStr(self.server.key),
-            api_secret=SecretStr(self.server.secret),
-            trading_url=self.base_url,
-            stream_url=f"{ws}/stream",
-            data_url=self.base_url,
-            data_stream_url=f"{ws}/v2/iex",
-        )
-        return BrokerCredentials(alpaca=alpaca)
+        return BrokerCredentials(alpaca=credentials_at(self.base_url))
 
     def run(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the server's loop (where the exchange lives), then send what it caused."""
