@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +13,7 @@ from rich.table import Table
 
 from adapters.store import BarImportError, BarStore, import_bars
 from cluster.synthetic import synthetic_config, write_synthetic
-from core.errors import ConfigError, DataError
+from core.errors import ConfigError, DataError, TemporaryError
 
 __all__ = ["app", "default_data_dir"]
 
@@ -101,6 +101,36 @@ def import_(
         f"imported {report.rows:,} {timeframe} bars of {', '.join(report.symbols) or '-'} "
         f"({report.first} to {report.last}) into {store.root}"
         + (f"; ignored columns: {', '.join(report.ignored_columns)}" if report.ignored_columns else "")
+    )
+
+
+@app.command("fetch")
+def fetch(
+    source: Annotated[str, typer.Option("--source", help="Where the bars come from: alpaca.")],
+    symbols: Annotated[str, typer.Option("--symbols", "-s", help="Comma-separated tickers.")],
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC).")],
+    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Day after the last (UTC).")],
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="1m, 5m, 15m, 30m, 1h or 1d.")] = "1m",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Download bars from a broker's market-data API into the store (re-running is harmless)."""
+    if source != "alpaca":
+        raise _fail(f"--source: unknown {source!r} (have alpaca)", 2)
+    names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    try:
+        from adapters.brokers.alpaca.fetch import fetch_bars
+        from configs.accounts import AlpacaCredentials
+
+        settings = _settings()
+        credentials = settings.credentials.alpaca if settings is not None else AlpacaCredentials()
+        store = BarStore(data_dir or default_data_dir())
+        first, after = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
+        report = fetch_bars(credentials, store, names, timeframe, first, after)
+    except (ConfigError, DataError, TemporaryError) as exc:
+        raise _fail(str(exc)) from None
+    Console().print(
+        f"fetched {report.rows:,} {timeframe} bars of {', '.join(report.symbols) or '-'} "
+        f"({_fmt(report.first)} to {_fmt(report.last)}) from {source} into {store.root}"
     )
 
 

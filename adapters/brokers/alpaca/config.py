@@ -54,12 +54,14 @@ class AlpacaSettings:
         /,
         *,
         environ: Mapping[str, str] | None = None,
+        label: str = "",
         **timing: Any,
     ) -> AlpacaSettings:
         """Keys from the settings, else ``APCA_API_KEY_ID``/``APCA_API_SECRET_KEY``; ``live``
         is the account's mode (already opted into with ``--live``). ``ConfigError`` names the
-        account when a key is missing or ``APCA_API_BASE_URL`` contradicts the mode."""
+        account (or ``label``) when a key is missing or ``APCA_API_BASE_URL`` contradicts the mode."""
         environ = os.environ if environ is None else environ
+        where = label or f"accounts.{account_id}"
         key = credentials.api_key or _secret(environ.get(ENV_KEY_ID))
         secret = credentials.api_secret or _secret(environ.get(ENV_SECRET_KEY))
         missing = [
@@ -69,7 +71,7 @@ class AlpacaSettings:
         ]
         if missing or key is None or secret is None:
             raise ConfigError(
-                f"accounts.{account_id}: Alpaca needs credentials.alpaca.{' and '.join(missing)} "
+                f"{where}: Alpaca needs credentials.alpaca.{' and '.join(missing)} "
                 f"(or {ENV_KEY_ID} / {ENV_SECRET_KEY} in the environment)"
             )
         trading_url = credentials.trading_url
@@ -79,7 +81,7 @@ class AlpacaSettings:
                 if (base == LIVE_URL) != live:
                     mode = "live" if live else "paper"
                     raise ConfigError(
-                        f"accounts.{account_id}: {ENV_BASE_URL}={base} but the account trades {mode}"
+                        f"{where}: {ENV_BASE_URL}={base} but the account trades {mode}"
                         + ("" if live else " (live needs mode = 'live' and --live)")
                     )
             else:
