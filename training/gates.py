@@ -62,6 +62,17 @@ class GateConfig:
         if self.max_drawdown_pct < 0 or self.min_trades < 0:
             raise InvalidValue("max_drawdown_pct and min_trades must not be negative")
 
+    @classmethod
+    def from_settings(cls, gates: Any) -> GateConfig:
+        """From ``Settings.training.gates`` (a ``GatesConfig``)."""
+        return cls(
+            gates.min_sharpe,
+            gates.max_drawdown_pct,
+            gates.min_trades,
+            gates.min_win_rate,
+            gates.min_deflated_sharpe,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class GateResult:

@@ -115,10 +115,7 @@ class TrainingOptions:
         """Gates and ``num_samples`` from ``Settings.training``; its folds and embargo only when
         set explicitly (else the strategy's layout)."""
         t = settings.training
-        g = t.gates
-        gates = GateConfig(
-            g.min_sharpe, g.max_drawdown_pct, g.min_trades, g.min_win_rate, g.min_deflated_sharpe
-        )
+        gates = GateConfig.from_settings(t.gates)
         tune = overrides.pop("tune", TuneOptions())
         tune = replace(tune, num_samples=overrides.pop("num_samples", t.num_samples))
         explicit = t.model_fields_set
@@ -372,6 +369,7 @@ def _register(
             "artifact": "refit on every labelled row of the window with the validated params",
             "refit_rows": int(data.dataset["label"].is_not_null().sum()),
             "trial": best.trial_id,
+            "oos_hit_rate": best.oos.get("oos_hit_rate"),
             "fold_models": [
                 {**_fold_dict(f), "sha256": sha} for f, sha in zip(data.folds, best.fold_models, strict=False)
             ],

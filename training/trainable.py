@@ -150,11 +150,16 @@ def walk_forward(
     periods: list[int] = []
     pooled: BacktestResult | None = None
     shas: list[str] = []
+    hits = seen = 0
     for fold in folds:
         train, test = split_indices(frame, fold, data.embargo)
         model = ScoreModel.train(frame[train], data.features, data.feature_set, params)
         scores = np.full(frame.height, np.nan)
         scores[test] = model.predict(frame[test])
+        labels = frame["label"][test].cast(pl.Float64).to_numpy()
+        known = ~np.isnan(labels)
+        hits += int(np.sum((scores[test][known] >= 0.5) == (labels[known] == 1)))
+        seen += int(known.sum())
         signals = _test_signals(data, strategy, fold, scores)
         result = simulate(signals, data.backtest, strategy.name)
         fold_results.append(result)
@@ -170,7 +175,9 @@ def walk_forward(
                 "fold_models": list(shas),
                 "fold_periods": list(periods),
             }
-            on_fold(fold.index, report if pooled is None else {**report, **pooled_report(pooled)})
+            if pooled is not None:
+                report |= {**pooled_report(pooled), "oos_hit_rate": hits / seen if seen else None}
+            on_fold(fold.index, report)
     if pooled is None:
         pooled = simulate(pl.concat(pieces), data.backtest, strategy.name)
     return WalkForwardResult(tuple(fold_results), pooled)
