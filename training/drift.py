@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -28,9 +29,9 @@ import polars as pl
 
 from training.dataset import LabelConfig, build_dataset
 from training.model import ScoreModel
-from training.registry import ModelVersion
+from training.registry import ModelRegistry, ModelVersion
 
-__all__ = ["DriftReport", "check_drift", "hit_rate", "psi"]
+__all__ = ["DriftReport", "check_drift", "check_promoted", "hit_rate", "psi"]
 
 _FLOOR = 1e-4
 _PRICE_UNITS = frozenset({"ema_20", "ema_50", "atr"})  # spread is already relative
@@ -136,3 +137,29 @@ def check_drift(
         recorded, _ = hit_rate(scorer.predict(ref), ref["label"].cast(pl.Float64).to_numpy())
     live_hits, n = hit_rate(scorer.predict(live), live["label"].cast(pl.Float64).to_numpy())
     return DriftReport(model.strategy, model.version, values, float(recorded), live_hits, n, psi_limit, z)
+
+
+def check_promoted(
+    registry: ModelRegistry,
+    strategy: str,
+    data_dir: Path | None,
+    live_start: date,
+    live_end: date,
+    warm_from: date,
+    *,
+    psi_limit: float = 0.25,
+    z: float = 2.0,
+) -> DriftReport | None:
+    """Drift of ``strategy``'s promoted model over the sessions ``live_start..live_end`` (bars
+    from ``warm_from`` warm the features up) against its training window; None without one."""
+    from core.calendar import NEW_YORK
+    from training.model_backtest import model_bars
+
+    model = registry.promoted(strategy)
+    if model is None:
+        return None
+    reference = model_bars(model, data_dir)
+    live = model_bars(model, data_dir, warm_from, live_end)
+    since = datetime.combine(live_start, time(0), tzinfo=NEW_YORK)
+    artifact = registry.load_artifact(model)
+    return check_drift(model, artifact, reference, live, live_from=since, psi_limit=psi_limit, z=z)

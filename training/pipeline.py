@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from importlib import metadata
@@ -273,8 +274,13 @@ def train_and_promote(
     options: TrainingOptions,
     registry: ModelRegistry,
     console: Console | None = None,
+    promote: Callable[[ModelRegistry, str, str], object] | None = None,
 ) -> TrainingOutcome:
-    """Tune, gate, register and (if every gate passes) promote a model for ``strategy``."""
+    """Tune, gate, register and (if every gate passes) promote a model for ``strategy``.
+
+    ``promote(registry, strategy, version)`` does the promotion (the desk's one promotion path,
+    ``cluster.promotion.promote``, from the CLI); default: ``registry.promote``.
+    """
     out = console or Console()
     data, source = prepare(strategy, symbols, start, end, options)
     out.print(escape(source.line()), soft_wrap=True)
@@ -296,7 +302,10 @@ def train_and_promote(
         report = evaluate_gates(metrics, counted, variance, best.oos["oos_returns"], options.gates)
         version = _register(registry, data, source, best, report, options)
         if report.passed:
-            registry.promote(strategy, version.version)
+            if promote is None:
+                registry.promote(strategy, version.version)
+            else:
+                promote(registry, strategy, version.version)
             promoted = True
     outcome = TrainingOutcome(
         strategy,

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from adapters.store import BarStore
+from cluster import promotion
 from cluster.cli.data_cmd import DataDirOption, default_data_dir
 from core.calendar import MarketCalendar
 from core.clock import LiveClock
@@ -148,9 +149,21 @@ def train(
     )
     where = connect_ray(num_cpus)
     console.print(f"ray: {where}; training {strategy} on {', '.join(tickers)} {first}..{last}")
+
+    def promote(models: ModelRegistry, name: str, version: str) -> None:
+        _, served = promotion.promote(models, name, version)
+        console.print(f"served: {served.line()}")
+
     try:
         outcome = train_and_promote(
-            strategy, tickers, first, last, options, ModelRegistry(registry.resolve(), LiveClock()), console
+            strategy,
+            tickers,
+            first,
+            last,
+            options,
+            ModelRegistry(registry.resolve(), LiveClock()),
+            console,
+            promote=promote,
         )
     except (DataError, TuneInterrupted) as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")

@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from adapters.notify import NotificationDispatcher
 from cluster.tasks.common import DeskPaths, sessions_back, trainable_strategies
 from cluster.tasks.premarket import read_universe
 from configs import Settings
@@ -26,6 +27,7 @@ from core.calendar import MarketCalendar
 from core.clock import Clock, LiveClock, SimClock
 from core.learning import export, learning_rows_for_training
 from core.ports.ledger import Ledger
+from core.ports.notify import Notification
 from training.pipeline import TrainingOptions, train_and_promote
 from training.registry import ModelRegistry
 from training.tuner import TuneOptions
@@ -35,6 +37,7 @@ __all__ = [
     "RetrainPlan",
     "StrategyOutcome",
     "collect_retrain",
+    "drift_check",
     "nightly_retrain",
     "retrain_ready",
     "run_retrain",
@@ -246,3 +249,55 @@ def collect_retrain(
 
         detail += "; served: " + refresh_served().line()
     return detail
+
+
+def drift_check(
+    settings: Settings,
+    paths: DeskPaths,
+    clock: Clock,
+    calendar: MarketCalendar,
+    session: date,
+    notifier: NotificationDispatcher,
+    *,
+    strategies: Sequence[str] | None = None,
+    live_sessions: int = 20,
+) -> tuple[str, RetrainHandle | None]:
+    """The nightly model check's drift half (``training.drift``): each promoted model's live
+    feature PSI and hit rate over the last ``live_sessions`` sessions against its training
+    window; any drift raises one alert and submits a retrain of the drifted strategies."""
+    from training.dataset import warmup_sessions
+    from training.drift import DriftReport, check_promoted
+
+    registry = ModelRegistry(paths.registry_root, clock)
+    lines, drifted = [], []
+    for strategy in strategies if strategies is not None else trainable_strategies(settings):
+        live = sessions_back(calendar, session, live_sessions)
+        warm = sessions_back(calendar, session, live_sessions + warmup_sessions(strategy))[0]
+        try:
+            report: DriftReport | None = check_promoted(
+                registry, strategy, paths.data_dir, live[0], session, warm
+            )
+        except Exception as exc:  # one model's missing bars must not hide the others' drift
+            lines.append(f"{strategy}: drift check failed ({type(exc).__name__}: {exc})")
+            continue
+        if report is not None:
+            lines.append(report.line())
+            if report.drifted:
+                drifted.append(report)
+    detail = "; ".join(lines) or "no promoted model to check"
+    if not drifted:
+        return detail, None
+    notifier.notify(
+        Notification(
+            kind="alert",
+            title=f"Model drift: {', '.join(r.strategy for r in drifted)}; retraining",
+            body="\n".join(r.line() for r in drifted),
+            ts=clock.now(),
+            severity="warning",
+            fields={r.strategy: r.line() for r in drifted},
+        )
+    )
+    handle = nightly_retrain(
+        settings, paths, clock, calendar, session, strategies=[r.strategy for r in drifted]
+    )
+    return f"{detail}; {handle.detail}", handle
