@@ -108,7 +108,7 @@ def parse_time(text: str | datetime) -> datetime:
         return text.astimezone(UTC) if text.tzinfo else text.replace(tzinfo=UTC)
     head, dot, rest = text.replace("Z", "+00:00").partition(".")
     if dot:
-        digits = "".join(c for c in rest if c.isdigit())
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
         zone = rest[len(digits) :]
         head = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     parsed = datetime.fromisoformat(head)
