@@ -243,10 +243,14 @@ class OrderDesk(TwsState):
         vo = VenueOrder(
             order_id, s.client_id, perm, contract, action, order_type, lmt, stp, tif, order_ref, order
         )
+        self.place_orders += 1
+        try:
+            self.exchange.submit(order)
+        except Exception as exc:  # the venue failing is TWS rejecting the order, not a dropped socket
+            s.send(*m.error(order_id, 201, f"Order rejected - reason:the venue failed: {exc!r}"))
+            return
         self.orders[perm] = vo
         self.by_ref[order_ref] = perm
-        self.place_orders += 1
-        self.exchange.submit(order)
         self.pump()
 
     def _domain_order(

@@ -233,8 +233,8 @@ class IbSession:
         if code == CLIENT_ID_IN_USE:
             self._saw_326 = True
         elif code == LINK_LOST:
-            self.link_up = False
             self._raise_alert(f"IB connectivity lost (1100): new entries paused. {message}")
+            self.link_up = False
         elif code in (RESTORED_DATA_LOST, RESTORED_DATA_KEPT) and self.ib is not None:
             self.link_up = True
             lost = code == RESTORED_DATA_LOST
