@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import threading
-from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import Future
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,6 +27,7 @@ import msgpack
 import polars as pl
 from aiohttp import WSMsgType, web
 
+from adapters.brokers.alpaca.loop import LoopThread
 from adapters.brokers.alpaca.parsing import parse_time
 from adapters.brokers.sim import SimExchange
 from core.clock import Clock
@@ -92,9 +91,9 @@ class AlpacaServer:
         self.bars_page = 1000
         self._pongs: dict[bytes, asyncio.Future[None]] = {}
         self._ping_seq = 0
-        self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="alpaca-sim", daemon=True)
+        self._thread = LoopThread("alpaca-sim")
+        self._loop = self._thread.loop
 
     # -- life cycle (any thread) ------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -104,23 +103,10 @@ class AlpacaServer:
 
     def call(self, work: Coroutine[Any, Any, T] | Callable[[], T], timeout: float = 10.0) -> T:
         """Run ``work`` (a coroutine or a plain function) on the server's loop; its result."""
-
-        async def run() -> T:
-            if asyncio.iscoroutine(work):
-                return await work
-            assert callable(work)
-            return work()
-
-        future: Future[T] = asyncio.run_coroutine_threadsafe(run(), self._loop)
-        return future.result(timeout)
+        return self._thread.call(work, timeout)
 
     def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        self.call(self._shutdown())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
+        self._thread.stop(self._shutdown())
 
     async def _listen(self, port: int) -> None:
         app = web.Application(middlewares=[self._middleware])
@@ -317,6 +303,15 @@ class AlpacaServer:
             return True
         return False
 
+    async def _frames(self, ws: web.WebSocketResponse) -> AsyncIterator[Any]:
+        """The data frames a client sends (pings answered, pongs noted) until it closes."""
+        async for msg in ws:
+            if self._control(ws, msg.type, _payload(msg.data)):
+                continue
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                return
+            yield msg.data
+
     async def _trade_socket(self, request: web.Request) -> web.StreamResponse:
         if self.refusing or any(not ws.closed for ws in self.trade_sockets):
             self.trade_refused += 1
@@ -325,12 +320,8 @@ class AlpacaServer:
         await ws.prepare(request)
         self.trade_connects += 1
         try:
-            async for msg in ws:
-                if self._control(ws, msg.type, _payload(msg.data)):
-                    continue
-                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    break
-                body = json.loads(msg.data)
+            async for data in self._frames(ws):
+                body = json.loads(data)
                 data = body.get("data") or {}
                 if body.get("action") == "authenticate":
                     ok = data.get("key_id") == self.key and data.get("secret_key") == self.secret
@@ -363,12 +354,8 @@ class AlpacaServer:
         client = DataClient(ws)
         await ws.send_bytes(pack([{"T": "success", "msg": "connected"}]))
         try:
-            async for msg in ws:
-                if self._control(ws, msg.type, _payload(msg.data)):
-                    continue
-                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    break
-                await self._data_message(client, msgpack.unpackb(msg.data))
+            async for data in self._frames(ws):
+                await self._data_message(client, msgpack.unpackb(data))
         finally:
             if client in self.data_clients:
                 self.data_clients.remove(client)

@@ -15,13 +15,15 @@ import asyncio
 import contextlib
 import logging
 import random
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from adapters.brokers.alpaca.loop import LoopThread
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CHECK_SECONDS = 0.05
 STABLE_SECONDS = 5.0
 """A connection that lasted this long resets the back-off."""
@@ -84,20 +86,16 @@ class StreamLoop:
         self.last_error = ""
         self._last_seen = time.monotonic()
         self._stream: SdkStream | None = None
-        self._loop = asyncio.new_event_loop()
         self._task: asyncio.Task[None] | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name=f"alpaca-{name}", daemon=True)
+        self._thread = LoopThread(f"alpaca-{name}")
 
     # -- any thread ---------------------------------------------------------------------------
     def start(self) -> None:
         self._thread.start()
         self.submit(self._begin())
 
-    def submit(self, work: Awaitable[Any]) -> Future[Any]:
-        async def run() -> Any:
-            return await work
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop)
+    def submit(self, work: Awaitable[T]) -> Future[T]:
+        return self._thread.submit(work)
 
     def seen(self) -> None:
         """A message arrived (call from the stream's handlers): the watchdog starts over."""
@@ -105,19 +103,11 @@ class StreamLoop:
 
     def sync(self, timeout: float = 5.0) -> None:
         """Return once every message already received by the socket has been dispatched."""
-        if self._loop.is_closed() or not self._thread.is_alive():
-            return
-        self.submit(self._drained()).result(timeout)
+        if self._thread.running:
+            self.submit(self._drained()).result(timeout)
 
     def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        if self._thread.is_alive():
-            with contextlib.suppress(Exception):
-                self.submit(self._end()).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-        self._loop.close()
+        self._thread.stop(self._end())
 
     # -- on the loop --------------------------------------------------------------------------
     async def _begin(self) -> None:
