@@ -10,7 +10,7 @@ trial count the registry recorded).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import polars as pl
 
 from core.calendar import to_new_york
 from training.backtest import BacktestConfig, BacktestResult, simulate
-from training.dataset import LabelConfig, build_dataset, read_training_bars
+from training.dataset import LabelConfig, build_dataset, read_training_bars, warmup_sessions
 from training.gates import GateConfig, GateReport, evaluate_gates
 from training.metrics import session_returns
 from training.model import ScoreModel
@@ -45,9 +45,12 @@ def model_bars(
     end: date | None = None,
     symbols: list[str] | None = None,
 ) -> pl.DataFrame:
-    """Bars for ``model``: its lineage's source, symbols and window unless given."""
+    """Bars for ``model``: its lineage's source, symbols and window unless given (from ``start``
+    less the features' warm-up; pass ``since=start`` to ``backtest_model``)."""
     source: dict[str, Any] = model.params.get("source") or {}
-    first = start or to_new_york(model.data_window[0]).date()
+    # From ``start``, plus the sessions the features need to warm up (about 7 days per 5 sessions).
+    warm = timedelta(days=warmup_sessions(model.strategy) * 7 // 5 + 10)
+    first = start - warm if start else to_new_york(model.data_window[0]).date()
     last = end or to_new_york(model.data_window[1]).date()
     chosen = symbols or list(model.params.get("symbols") or [])
     synthetic = source.get("kind") == "synthetic"
@@ -70,6 +73,7 @@ def backtest_model(
     bars: pl.DataFrame,
     config: BacktestConfig | None = None,
     gates: GateConfig | None = None,
+    since: date | None = None,
 ) -> ModelBacktest:
     """Score ``bars`` with the model, trade its configured strategy, check the gates (module docstring)."""
     scorer = ScoreModel.from_bytes(artifact)
@@ -81,13 +85,16 @@ def backtest_model(
     n_symbols = frame["symbol"].n_unique()
     if (model.params.get("source") or {}).get("timeframe") == "1d":
         cfg = replace(cfg, max_positions=max(cfg.max_positions, n_symbols))
-    result = simulate(strategy.signals(frame), cfg, strategy.name)
+    signals = strategy.signals(frame)
+    if since is not None:  # earlier rows only warmed the features up
+        signals = signals.filter(pl.col("session") >= since)
+    result = simulate(signals, cfg, strategy.name)
     n_trials = int((model.gate_report or {}).get("deflated", {}).get("n_trials") or 1)
     variance = float((model.gate_report or {}).get("deflated", {}).get("sharpe_variance") or 0.0)
     report = None
     series = session_returns(result.equity.select("ts", "equity"))
     if series.size >= 2 and series.std() > 0:
         report = evaluate_gates(result.metrics, n_trials, variance, series, gates)
-    lo, hi = frame["ts"].min(), frame["ts"].max()
-    in_sample = bool(lo <= model.data_window[1] and hi >= model.data_window[0])  # type: ignore[operator]
+    lo, hi = result.metrics.start, result.metrics.end
+    in_sample = lo <= model.data_window[1] and hi >= model.data_window[0]
     return ModelBacktest(model, result, report, in_sample)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from rich.console import Console
@@ -44,6 +44,7 @@ from training.dataset import (
     feature_set_of,
     read_training_bars,
     timeframe_of,
+    warmup_sessions,
 )
 from training.gates import GateConfig, GateReport, evaluate_gates, per_period_sharpe_variance
 from training.metrics import BacktestMetrics
@@ -81,15 +82,17 @@ class Layout:
     train_sessions: int
     test_sessions: int
     embargo_sessions: int
+    mode: Literal["rolling", "anchored"] = "rolling"
 
 
 def default_layout(strategy: str) -> Layout:
-    """Minute bars: 5 folds of 8 test sessions after 20 train. Daily bars: 40-session test blocks
-    after 120 train sessions, as many as fit (a 2-year window gives 9, ~360 test sessions), with a
-    5-session embargo (the label horizon): enough out-of-sample trades for the gates."""
+    """Minute bars: 5 folds of 8 test sessions after 20 train. Daily bars (after the features'
+    200-session warm-up): 30-session test blocks, as many as fit, each trained on every session
+    before it (anchored, at least 60) with a 5-session embargo (the label horizon); a 2-year
+    window gives 7 folds, 210 test sessions: enough out-of-sample trades for the gates."""
     if timeframe_of(strategy) == "1m":
         return Layout(5, 20, 8, 1)
-    return Layout(None, 120, 40, 5)
+    return Layout(None, 60, 30, 5, "anchored")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class TrainingOptions:
             self.train_sessions or base.train_sessions,
             self.test_sessions or base.test_sessions,
             self.embargo_sessions if self.embargo_sessions is not None else base.embargo_sessions,
+            base.mode,
         )
 
 
@@ -215,7 +219,9 @@ def prepare(
         edge_enabled=options.edge_enabled,
     )
     dataset = build_dataset(bars, strategy, options.label)
-    sessions = dataset["session"].unique().sort().to_list()
+    # Folds start after the features' warm-up: earlier rows have no features to learn from.
+    warm = warmup_sessions(strategy)
+    sessions = dataset["session"].unique().sort().to_list()[warm:]
     layout = options.layout(strategy)
     n_folds = layout.folds
     if n_folds is None:
@@ -224,10 +230,15 @@ def prepare(
         )
     try:
         folds = walk_forward_folds(
-            sessions, n_folds, layout.train_sessions, layout.test_sessions, embargo=layout.embargo_sessions
+            sessions,
+            n_folds,
+            layout.train_sessions,
+            layout.test_sessions,
+            layout.mode,
+            embargo=layout.embargo_sessions,
         )
     except ValueError as exc:
-        raise TrainingDataError(f"{source.line()}: {exc}") from None
+        raise TrainingDataError(f"{source.line()}: after {warm} warm-up sessions, {exc}") from None
     # Day-level folds: an embargo of whole calendar days after each test block.
     embargo = timedelta(days=layout.embargo_sessions)
     usable, skipped = _trainable_folds(dataset, folds, embargo)

@@ -132,6 +132,7 @@ def _backtest_model(
             bars,
             BacktestConfig(slippage=slippage or 1e-4, close_at_end=True),
             gates,
+            since=start.date() if start else None,
         )
     except (RegistryError, DataError, ValueError) as exc:
         raise _fail(str(exc)) from None

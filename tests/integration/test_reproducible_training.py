@@ -1,8 +1,8 @@
 """Same seed, data and options: the same trials, stopped trials, metrics, model bytes and decision,
 whether trials run one or two at a time; reruns count toward the deflated Sharpe's trials.
 
-Small data: 3 synthetic symbols' daily bars of 2023 in a bar store, the default daily layout
-(120 train / 40 test sessions, 3 folds), 4 trials.
+Small data: 3 synthetic symbols' daily bars of 2022-2023 in a bar store, the default daily
+layout (after 200 warm-up sessions, 7 anchored folds of 30 test sessions), 4 trials.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from training.tuner import TuneOptions
 
 SWING = "swing_trend_following"
 SYMBOLS = ["SYNA", "SYNB", "SYNC"]
-START, END = date(2023, 1, 3), date(2023, 12, 29)
+START, END = date(2022, 1, 3), date(2023, 12, 29)
 
 
 def _store(root: Path) -> Path:
