@@ -155,6 +155,11 @@ async def test_kill_switch_without_flatten_keeps_positions_and_stops_entries(des
         halted = {a: held(desk, a) for a in ACCOUNTS}
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")  # cancel: nothing sent
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert len(app.results) == 1 and all(desk.queued(a) == 0 for a in ACCOUNTS)
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.click("#confirm")
         await until(pilot, lambda: len(app.results) == 2)
     assert halted == before, "a kill switch without flatten leaves positions alone"

@@ -86,6 +86,11 @@ async def test_promote_and_roll_back_from_the_models_tab(desk: Desk) -> None:
         )
         await pilot.press("B")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")  # cancel: still v0002
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert live(registry) == "v0002" and len(app.results) == 1
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.click("#confirm")
         await until(pilot, lambda: len(app.results) == 2)
     assert live(registry) == "v0001"
