@@ -87,6 +87,7 @@ class AlpacaExecution:
         self._events: list[ExecutionEvent] = []
         self._synced_at: datetime | None = None
         self._synced = False
+        self._started = False
         self.resyncs = 0
         self.stream = StreamLoop(
             "trade",
@@ -102,6 +103,7 @@ class AlpacaExecution:
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Connect the trade stream and wait until the first REST sync made the adapter ready."""
+        self._started = True
         self.stream.start()
         deadline = time.monotonic() + self._settings.ready_timeout
         while not self.ready:
@@ -208,7 +210,15 @@ class AlpacaExecution:
         return self._learn(raw)
 
     def poll_events(self) -> list[ExecutionEvent]:
-        """Updates not yet taken, including every one the stream's socket already received."""
+        """Updates not yet taken, including every one the stream's socket already received.
+
+        ``BrokerUnavailable`` while a started stream is down or catching up: the caller treats
+        the broker as down and reconciles through ``report`` until it is back."""
+        if self._started and not self.ready:
+            raise BrokerUnavailable(
+                f"Alpaca trade stream of {self._account_id} is down or catching up "
+                f"({self.stream.last_error or 'reconnecting'})"
+            )
         self.stream.sync()
         with self._lock:
             events, self._events = self._events, []
