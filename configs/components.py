@@ -51,6 +51,11 @@ class DataConfig(Strict):
         min_length=1,
         description="Universe of tickers; the default is 20 synthetic tickers SYNA..SYNT.",
     )
+    index_symbols: list[Ticker] = Field(
+        default_factory=lambda: ["SPX", "QQQ", "SYNA"],
+        description="Index symbols whose stored daily bars give the learning snapshots' market "
+        "context (trend, volatility regime); the first with data is the primary one.",
+    )
     seed: int = Field(default=7, description="Seed of the deterministic synthetic market.")
     start: date = Field(default=date(2023, 1, 3), description="First session of the history (inclusive).")
     end: date = Field(default=date(2024, 12, 31), description="Last session of the history (inclusive).")

@@ -1,0 +1,1 @@
+"""Metrics back ends: Ray's (exported to Prometheus by every Ray node)."""
