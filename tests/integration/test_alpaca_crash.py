@@ -22,15 +22,15 @@ from adapters.brokers.alpaca.config import AlpacaSettings
 from adapters.brokers.alpaca.data import AlpacaMarketData
 from adapters.brokers.alpaca.execution import AlpacaExecution
 from adapters.brokers.alpaca.rest import data_client, trading_client
-from adapters.ledger import SqliteLedger
 from core.clock import SimClock
 from core.model import ClientOrderId, Order, OrderStatus
 from simulators import alpaca as alpaca_simulator
 from simulators.alpaca.payloads import uid
-from tests.integration.crash_trader import ACCOUNT, DAILY, T0, Checkpoints
+from tests.integration.crash_trader import ACCOUNT, T0, Checkpoints
 from tests.integration.wire_crash import (
     LONG_AGO,
     WireVenue,
+    assert_ledger_holds,
     fill_key,
     kill_and_recover,
     open_exchange,
@@ -74,25 +74,9 @@ def assert_recovered(venue: WireVenue, workdir: Path, expected: frozenset[Client
     at_venue = venue_orders(venue)
     assert set(at_venue) == expected == set(created)
     exchange_fills = venue.handle.run(lambda: venue.exchange.fills_since(ACCOUNT, LONG_AGO))
-    ledger = SqliteLedger(workdir / "ledger.db", venue.clock)
-    try:
-        mine = {o.client_order_id: o for o in ledger.orders(ACCOUNT)}
-        assert set(mine) == set(at_venue)
-        for cid, order in at_venue.items():
-            assert (mine[cid].status, mine[cid].filled_quantity) == (order.status, order.filled_quantity), cid
-        fills = ledger.fills(ACCOUNT)
-        assert {str(f.fill_id) for f in fills} == {uid("execution", f.fill_id) for f in exchange_fills}
-        ours_fills = sorted(fill_key(f, str(f.client_order_id)) for f in fills)
-        assert ours_fills == sorted(fill_key(f, str(f.client_order_id)) for f in exchange_fills), "lost fills"
-        ours = {p.instrument.id: p.net for p in ledger.positions(ACCOUNT) if not p.is_flat}
-        theirs = {p.instrument.id: p.net for p in venue.handle.run(lambda: venue.exchange.positions(ACCOUNT))}
-        assert ours == theirs
-        daily = [o for o in mine.values() if o.strategy == DAILY and o.status.counts_as_trade]
-        assert len(daily) == 1
-        assert not any(o.status is OrderStatus.PENDING for o in mine.values())
-        assert not ledger.has_open_discrepancies(ACCOUNT)
-    finally:
-        ledger.close()
+    keys = [fill_key(f, str(f.client_order_id)) for f in exchange_fills]
+    fills = assert_ledger_holds(venue, workdir, at_venue, keys)
+    assert {str(f.fill_id) for f in fills} == {uid("execution", f.fill_id) for f in exchange_fills}
 
 
 def test_sigkilled_alpaca_trader_recovers_without_duplicates_or_lost_fills(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -25,11 +25,12 @@ from adapters.brokers.sim import FillOn, SimExchange, SimExchangeConfig
 from adapters.ledger import SqliteLedger
 from core.clock import SimClock
 from core.execution import ExecutionService, Reconciler
-from core.model import AccountBalance, Fill, InstrumentId, Money, OrderStatus, Quote
+from core.model import AccountBalance, ClientOrderId, Fill, InstrumentId, Money, Order, OrderStatus, Quote
 from core.ports import Execution
 from core.risk import RiskContext, RiskEngine
 from tests.integration.crash_trader import (
     ACCOUNT,
+    DAILY,
     LIMITS,
     STEPS,
     SYMBOLS,
@@ -188,6 +189,36 @@ class WireVenue:
 
 def fill_key(fill: Fill, cid: str) -> tuple[str, str, str, Decimal, Decimal]:
     return (cid, str(fill.instrument.id), fill.side.value, fill.quantity.value, fill.price.value)
+
+
+def assert_ledger_holds(
+    venue: WireVenue,
+    workdir: Path,
+    at_venue: Mapping[ClientOrderId, Order],
+    venue_fills: list[tuple[str, str, str, Decimal, Decimal]],
+) -> list[Fill]:
+    """The ledger in ``workdir`` holds exactly the venue's orders (status, filled quantity), its
+    fills (``fill_key``s) and positions; the once-per-day signal traded once, nothing is left
+    PENDING and no discrepancy is open. Returns the ledger's fills (for id checks)."""
+    ledger = SqliteLedger(workdir / "ledger.db", venue.clock)
+    try:
+        mine = {o.client_order_id: o for o in ledger.orders(ACCOUNT)}
+        assert set(mine) == set(at_venue)
+        for cid, order in at_venue.items():
+            assert (mine[cid].status, mine[cid].filled_quantity) == (order.status, order.filled_quantity), cid
+        fills = ledger.fills(ACCOUNT)
+        assert len({f.fill_id for f in fills}) == len(fills)
+        assert sorted(fill_key(f, str(f.client_order_id)) for f in fills) == sorted(venue_fills), "lost fills"
+        ours = {p.instrument.id: p.net for p in ledger.positions(ACCOUNT) if not p.is_flat}
+        theirs = {p.instrument.id: p.net for p in venue.handle.run(lambda: venue.exchange.positions(ACCOUNT))}
+        assert ours == theirs
+        daily = [o for o in mine.values() if o.strategy == DAILY and o.status.counts_as_trade]
+        assert len(daily) == 1
+        assert not any(o.status is OrderStatus.PENDING for o in mine.values())
+        assert not ledger.has_open_discrepancies(ACCOUNT)
+        return fills
+    finally:
+        ledger.close()
 
 
 def kill_and_recover(
