@@ -1,6 +1,6 @@
 """Null rates of the promotion gates: how often each gate passes on a market with no edge.
 
-``python -m training.null_rates --seeds 1 2 3 --trials 8`` generates the synthetic market with
+``python -m training.null_rates --seeds 1 2 3 --trials 8 [--edge]`` generates the synthetic market with
 its edges off for each seed, runs ``trials`` sampled configurations walk-forward (the default
 daily layout for swing, in process, no Ray) and reports, per gate, the share of all trials and
 of each seed's best trial (the one the pipeline would register) that pass it, with the profit
@@ -25,9 +25,16 @@ __all__ = ["main"]
 
 
 def _gates(
-    strategy: str, symbols: list[str], start: date, end: date, seed: int, trials: int, gates: GateConfig
+    strategy: str,
+    symbols: list[str],
+    start: date,
+    end: date,
+    seed: int,
+    trials: int,
+    gates: GateConfig,
+    edge: bool = False,
 ) -> list[tuple[float, float, float, GateReport]]:
-    options = TrainingOptions(synthetic=True, edge_enabled=False, seed=seed, baseline=False)
+    options = TrainingOptions(synthetic=True, edge_enabled=edge, seed=seed, baseline=False)
     data, source = prepare(strategy, symbols, start, end, options)
     configs = sample_configs(search_space(strategy, source.timeframe == "1d"), trials, seed)
     runs = [walk_forward(data, c) for c in configs]
@@ -51,15 +58,17 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 1, 3))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2024, 12, 31))
+    parser.add_argument("--edge", action="store_true", help="The planted edges on (the power check).")
     args = parser.parse_args()
     symbols = [f"SYN{chr(ord('A') + i)}" for i in range(args.symbols)]
     gates = GateConfig()
     everything, best = [], []
     for seed in args.seeds:
-        results = _gates(args.strategy, symbols, args.start, args.end, seed, args.trials, gates)
+        results = _gates(args.strategy, symbols, args.start, args.end, seed, args.trials, gates, args.edge)
         everything += results
         best.append(max(results, key=lambda r: r[0] if math.isfinite(r[0]) else -math.inf))
-    table = Table(title=f"{args.strategy} on noise: {len(args.seeds)} seeds x {args.trials} trials")
+    market = "the planted edge" if args.edge else "noise"
+    table = Table(title=f"{args.strategy} on {market}: {len(args.seeds)} seeds x {args.trials} trials")
     for col in ("gate", "all trials pass", "best of each seed pass"):
         table.add_column(col)
     names = [g.name for g in everything[0][3].gates]

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from adapters.ledger import SqliteLedger
 from adapters.market.synthetic import SyntheticMarketConfig, generate_bars
 from adapters.store import BarStore
@@ -76,3 +78,59 @@ def test_retrain_is_ray_work_and_promotes_only_past_the_gates(ray_session: Any, 
     events = ledger.events(kind="model.retrain")
     assert [e.payload["outcomes"][0]["promoted"] for e in events] == [True, False]
     ledger.close()
+
+
+def test_drift_alerts_and_submits_a_retrain(ray_session: Any, tmp_path: Path) -> None:
+    """A promoted model trained on Jan-Feb; March's bars swing three times as wide (a planted
+    volatility regime): the drift check alerts once and the retrain runs as Ray work."""
+    from adapters.notify import NotificationDispatcher
+    from cluster.tasks.retrain import drift_check
+    from tests.unit.test_desk_tasks import Recorder
+    from training.dataset import build_dataset, feature_columns
+    from training.model import ModelParams, ScoreModel
+
+    paths = DeskPaths.under(tmp_path)
+    store = BarStore(paths.data_dir)
+    bars = generate_bars(SyntheticMarketConfig(seed=1, symbols=SYMBOLS, start=FIRST, end=date(2025, 3, 31)))
+    march = pl.col("ts") >= datetime(2025, 3, 1, tzinfo=UTC)
+    o = pl.col("open")
+    wide = [
+        pl.when(march).then(o + (pl.col(c) - o) * 3.0).otherwise(pl.col(c)).alias(c)
+        for c in ("high", "low", "close")
+    ]
+    store.write(bars.with_columns(*wide), "1m")
+    clock = SimClock(datetime(2025, 4, 1, 6, 0, tzinfo=UTC))
+    registry = ModelRegistry(paths.registry_root, clock)
+    dataset = build_dataset(bars.filter(~march), IMR)
+    scorer = ScoreModel.train(dataset, feature_columns(IMR), "intraday", ModelParams(n_estimators=20))
+    source = {"kind": "store", "timeframe": "1m", "root": str(paths.data_dir)}
+    version = registry.register(
+        IMR, scorer.to_bytes(), metrics={}, features=list(scorer.features), feature_hash=scorer.feature_hash,
+        data_window=(dataset["ts"].min(), dataset["ts"].max()),  # type: ignore[arg-type]
+        params={"symbols": list(SYMBOLS), "source": source}, code_version="test",
+    )  # fmt: skip
+    registry.promote(IMR, version.version)
+    recorder = Recorder()
+    notifier = NotificationDispatcher([recorder], {}, clock)
+    settings = Settings(data=DataConfig(symbols=list(SYMBOLS)))
+    options = TrainingOptions(
+        folds=2, train_sessions=10, test_sessions=4, gates=LENIENT, seed=1, baseline=False,
+        tune=TuneOptions(num_samples=2, halving=False, verbose=0),
+    )  # fmt: skip
+    detail, handle = drift_check(
+        settings,
+        paths,
+        clock,
+        MarketCalendar(),
+        date(2025, 3, 31),
+        notifier,
+        strategies=[IMR],
+        live_sessions=10,
+        options=options,
+    )
+    assert "DRIFT" in detail and "atr" in detail, detail
+    assert handle is not None and [n.kind for n in recorder.sent] == ["alert"]
+    assert recorder.sent[0].title.startswith(f"Model drift: {IMR}")
+    assert handle.plan.strategies == (IMR,)
+    outcome = collect_retrain(handle, timeout=300, refresh=False)
+    assert outcome.startswith(f"{IMR}: v0002"), outcome

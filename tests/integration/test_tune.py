@@ -26,7 +26,10 @@ FIXED = {
 @pytest.fixture(scope="module")
 def data() -> TrialData:
     options = TrainingOptions(folds=3, train_sessions=10, test_sessions=4, seed=1, synthetic=True)
-    return prepare("intraday_mean_reversion", ["SYNA", "SYNB"], date(2025, 1, 2), date(2025, 2, 14), options)[0]
+    data, _ = prepare(
+        "intraday_mean_reversion", ["SYNA", "SYNB"], date(2025, 1, 2), date(2025, 2, 14), options
+    )
+    return data
 
 
 def test_sampling_and_milestones_are_fixed_by_the_seed() -> None:

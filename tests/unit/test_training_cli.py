@@ -56,9 +56,9 @@ def test_backtest_model_runs_the_registered_model(tmp_path: Path) -> None:
     bars = BarStore(data).read("1d", ["SYNA", "SYNB"])
     dataset = build_dataset(bars.filter(bars["ts"] < datetime(2023, 7, 1, tzinfo=UTC)), SWING)
     scorer = ScoreModel.train(dataset, feature_columns(SWING), "swing", ModelParams(min_data_in_leaf=20))
-    source = BarSource(
-        "store", "1d", ("SYNA", "SYNB"), dataset["ts"].min(), dataset["ts"].max(), 0, str(data)
-    )  # type: ignore[arg-type]
+    first, last = dataset["ts"].min(), dataset["ts"].max()
+    assert isinstance(first, datetime) and isinstance(last, datetime)
+    source = BarSource("store", "1d", ("SYNA", "SYNB"), first, last, 0, str(data))
     registry = ModelRegistry(tmp_path / "models", SimClock(datetime(2024, 1, 2, tzinfo=UTC)))
     registry.register(
         SWING, scorer.to_bytes(), metrics={}, features=list(scorer.features), feature_hash=scorer.feature_hash,

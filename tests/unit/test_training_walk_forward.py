@@ -17,7 +17,10 @@ CONFIG = {"num_leaves": 7, "n_estimators": 30, "min_data_in_leaf": 100, "score_t
 @pytest.fixture(scope="module")
 def data() -> TrialData:
     options = TrainingOptions(folds=2, train_sessions=10, test_sessions=4, seed=1, synthetic=True)
-    return prepare("intraday_mean_reversion", ["SYNA", "SYNB"], date(2025, 1, 2), date(2025, 2, 14), options)[0]
+    data, _ = prepare(
+        "intraday_mean_reversion", ["SYNA", "SYNB"], date(2025, 1, 2), date(2025, 2, 14), options
+    )
+    return data
 
 
 def test_walk_forward_is_deterministic_and_out_of_sample(data: TrialData) -> None:
