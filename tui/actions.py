@@ -11,8 +11,12 @@ it) and are recorded in the event log here (the registry keeps its own history).
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Sequence
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from actors.overrides import Delivery, command, send
 from cluster import promotion
@@ -24,6 +28,30 @@ from training.registry import ModelRegistry, ModelVersion
 from tui.client import ActionResult
 
 NOT_REFRESHED = "not refreshed (no Ray with --via redis; a scoring app picks the version up when it starts)"
+
+
+_SINK: list[TextIO] = []
+
+
+@contextmanager
+def ray_safe_stderr(active: bool = True) -> Iterator[None]:
+    """A real file as ``sys.stderr`` while Ray may start in this process.
+
+    ``ray.init`` enables ``faulthandler`` on ``sys.stderr``, which must have a file descriptor;
+    while a Textual app runs, ``sys.stderr`` is its capture object, and the attach would fail
+    (the command would silently take the inbox path). Ray's own messages go to ``os.devnull``
+    instead of the screen; the file stays open for the loggers Ray keeps.
+    """
+    if not active:
+        yield
+        return
+    if not _SINK:
+X
+    saved, sys.stderr = sys.stderr, _SINK[0]
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 class DeskActions:
@@ -66,7 +94,8 @@ class DeskActions:
         return ActionResult(name, ok, tuple(lines))
 
     def _send(self, account_id: str, name: str, reason: str) -> Delivery:
-        return send(self._settings, account_id, command(name, self.by, reason), attach=self._attach)
+        with ray_safe_stderr(self._attach):
+            return send(self._settings, account_id, command(name, self.by, reason), attach=self._attach)
 
     def kill_switch(self, account_ids: Sequence[str], flatten: bool, reason: str = "") -> ActionResult:
         """Halt every account first (no new entries, entry orders cancelled); then, only if asked,
@@ -84,7 +113,8 @@ class DeskActions:
     def promote(self, strategy: str, version: str) -> ActionResult:
         def run(registry: ModelRegistry) -> tuple[ModelVersion, str]:
             if self._attach:
-                model, served = promotion.promote(registry, strategy, version)
+                with ray_safe_stderr():
+                    model, served = promotion.promote(registry, strategy, version)
                 return model, served.line()
             return registry.promote(strategy, version), NOT_REFRESHED
 
@@ -93,7 +123,8 @@ class DeskActions:
     def rollback(self, strategy: str) -> ActionResult:
         def run(registry: ModelRegistry) -> tuple[ModelVersion, str]:
             if self._attach:
-                model, served = promotion.rollback(registry, strategy)
+                with ray_safe_stderr():
+                    model, served = promotion.rollback(registry, strategy)
                 return model, served.line()
             return registry.rollback(strategy), NOT_REFRESHED
 
