@@ -46,7 +46,7 @@ def ray_safe_stderr(active: bool = True) -> Iterator[None]:
         yield
         return
     if not _SINK:
-X
+        _SINK.append(Path(os.devnull).open("w"))  # noqa: SIM115  (kept open for Ray's loggers)
     saved, sys.stderr = sys.stderr, _SINK[0]
     try:
         yield
