@@ -5,7 +5,7 @@
 ``credentials`` point the Alpaca adapter (the real alpaca-py clients) at it. Tests and drivers
 change the market through the handle (``run``, ``quote``, ``end_session``, ``push_bars``), so
 every touch of the exchange happens on the server's loop, and inject faults (``rate_limit``,
-``drop_trade_stream``, ``refuse_streams``, ``silence_data``).
+``lose_answers``, ``drop_trade_stream``, ``refuse_streams``, ``silence_data``).
 """
 
 from __future__ import annotations
@@ -91,6 +91,10 @@ class AlpacaSimulator:
     def rate_limit(self, requests: int) -> None:
         """Answer the next ``requests`` REST requests with HTTP 429."""
         self.server.call(lambda: setattr(self.server, "rate_limited", requests))
+
+    def lose_answers(self, submissions: int) -> None:
+        """Carry out the next ``submissions`` orders but answer each HTTP 504 (a lost reply)."""
+        self.server.call(lambda: setattr(self.server, "lost_answers", submissions))
 
     def drop_trade_stream(self) -> None:
         """Close the trade_updates socket (a network blip or an Alpaca restart)."""

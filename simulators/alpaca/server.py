@@ -84,6 +84,8 @@ class AlpacaServer:
         """(method, path, status) of every REST request answered."""
         self.rate_limited = 0
         """How many of the next REST requests are answered HTTP 429."""
+        self.lost_answers = 0
+        """How many of the next order submissions are carried out but answered HTTP 504."""
         self.refusing = False
         self.trade_connects = 0
         self.trade_refused = 0
@@ -202,6 +204,9 @@ class AlpacaServer:
         except Refusal as refusal:
             return self._answer(request, refusal.status, refusal.body)
         await self.pump()
+        if self.lost_answers > 0 and request.method == "POST" and request.path == "/v2/orders":
+            self.lost_answers -= 1
+            return self._answer(request, 504, error_json(50400000, "gateway timeout"))
         self.requests.append((request.method, request.path, response.status))
         return response
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -128,6 +129,24 @@ def test_a_429_burst_never_makes_the_adapter_sleep_and_costs_less_than_a_bar(rig
     assert handle.created == [sent.order.client_order_id]
 
 
+def test_a_lost_answer_to_a_submission_is_retried_without_a_second_order(rig: Venue) -> None:
+    adapter, handle = adapter_of(rig), driver_of(rig).handle
+    handle.refuse_streams(True)  # no trade update tells the adapter either: only Alpaca's 422
+    handle.drop_trade_stream()
+    wait_for(lambda: not adapter.ready)
+    handle.lose_answers(1)
+    order = limit_buy(rig, "lost", 3, "90.00")
+    sent = send_order(order, rig.execution, RetryPolicy(attempts=3, wait_seconds=0.0), lambda _: None)
+    assert sent.accepted and sent.attempts == 2 and sent.ack is not None
+    assert [r[2] for r in handle.requests("POST", "/v2/orders")] == [504, 422]  # Alpaca refused the resend
+    assert handle.posts == [str(order.client_order_id)] * 2
+    assert handle.created == [order.client_order_id]
+    assert sent.ack.broker_order_id is not None and sent.ack.status.is_open
+    assert handle.requests("GET", "/v2/orders:by_client_order_id")
+    handle.refuse_streams(False)
+    wait_for(lambda: adapter.ready)
+
+
 def test_a_dropped_trade_socket_loses_no_fill(rig: Venue) -> None:
     adapter, handle = adapter_of(rig), driver_of(rig).handle
     order = rig.execution.submit(limit_buy(rig, "drop", 5, "99.00"))
@@ -163,7 +182,7 @@ def market() -> SyntheticMarket:
     )
 
 
-def data_port(venue: Venue, **timing: float) -> AlpacaMarketData:
+def data_port(venue: Venue, **timing: Any) -> AlpacaMarketData:
     driver = driver_of(venue)
     settings = AlpacaSettings.from_credentials(
         "scenario", driver.handle.credentials.alpaca, environ={}, **timing

@@ -51,10 +51,10 @@ class AlpacaSettings:
         account_id: str,
         credentials: AlpacaCredentials,
         live: bool = False,
+        label: str = "",
         /,
         *,
         environ: Mapping[str, str] | None = None,
-        label: str = "",
         **timing: Any,
     ) -> AlpacaSettings:
         """Keys from the settings, else ``APCA_API_KEY_ID``/``APCA_API_SECRET_KEY``; ``live``

@@ -37,7 +37,7 @@ def fetch_bars(
     """Bars of ``symbols`` with ``start <= ts < end`` merged into ``store`` (idempotent: a bar
     already stored is replaced by the fetched one). Keys as for an account (``APCA_*``)."""
     settings = AlpacaSettings.from_credentials(
-        "", credentials, environ=environ, label="data fetch --source alpaca"
+        "", credentials, False, "data fetch --source alpaca", environ=environ
     )
     data = AlpacaMarketData(data_client(settings), settings, LiveClock())
     rows, seen, first, last = 0, set[str](), None, None
