@@ -1,4 +1,4 @@
-"""The production market context of learning snapshots: stored daily bars of index symbols.
+"""The production market context and technicals of learning snapshots, from stored daily bars.
 
 ``stored_market_context`` gives a ``DailyClosesContext`` whose closes come from the bar store:
 for an instant ``ts``, the daily bars of sessions complete at ``ts`` (an earlier session, or
@@ -8,16 +8,31 @@ later than ``ts`` is read.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
 from adapters.store.bars import BarStore
+from configs.components import DataConfig
 from core.calendar import MarketCalendar, to_new_york
+from core.errors import DataError
 from core.learning.context import DailyClosesContext
+from core.learning.technicals import ClosesTechnicals
 
-__all__ = ["StoredCloses", "stored_market_context"]
+__all__ = [
+    "SYMBOL_METADATA",
+    "StoredCloses",
+    "read_sectors",
+    "snapshot_context",
+    "stored_market_context",
+    "stored_technicals",
+]
+
+SYMBOL_METADATA = "symbols.json"
+"""The symbol metadata file in the data directory: ``{"SYNA": {"sector": "Technology"}, ...}``."""
 
 
 class StoredCloses:
@@ -60,3 +75,30 @@ def stored_market_context(
 ) -> DailyClosesContext:
     """Market context from the stored daily closes of ``indices`` (the first with data is primary)."""
     return DailyClosesContext(indices, StoredCloses(store, lookback_sessions))
+
+
+def read_sectors(path: Path) -> dict[str, str]:
+    """Symbol to sector from a metadata file (none: an empty mapping)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"symbol metadata {path} is not readable JSON: {type(exc).__name__}") from None
+    return {str(s): str(m["sector"]) for s, m in data.items() if isinstance(m, dict) and m.get("sector")}
+
+
+def stored_technicals(
+    store: BarStore, sectors: dict[str, str], lookback_sessions: int = 300
+) -> ClosesTechnicals:
+    """MACD, Bollinger, support/resistance of a symbol's stored daily closes, and its sector."""
+    return ClosesTechnicals(StoredCloses(store, lookback_sessions), sectors)
+
+
+def snapshot_context(data: DataConfig) -> tuple[DailyClosesContext, ClosesTechnicals]:
+    """The snapshot service's providers for a desk's data settings (one shared bar store):
+    ``SnapshotService(ledger, clock, context_provider=..., technicals=...)``."""
+    store = BarStore(data.data_dir)
+    closes = StoredCloses(store)
+    sectors = read_sectors(Path(data.data_dir) / SYMBOL_METADATA)
+    return DailyClosesContext(data.index_symbols, closes), ClosesTechnicals(closes, sectors)

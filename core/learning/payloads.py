@@ -24,6 +24,7 @@ from core.learning.structure import (
     short_strike_distance,
     underlying_price,
 )
+from core.learning.technicals import Technicals
 from core.model import Fill, OptionRight, OrderLeg, OrderSide, instrument_from_id
 
 
@@ -127,6 +128,7 @@ def entry_payload(
     context: EntryContext | None,
     market: MarketContext,
     calendar: MarketCalendar,
+    technicals: Technicals | None = None,
 ) -> dict[str, Any]:
     """The entry snapshot of a trade opened by ``quantity`` of ``fill``."""
     ctx = context or EntryContext()
@@ -187,6 +189,7 @@ def entry_payload(
         "signal": ctx.signal,
         "reason": ctx.reason,
         **_market_fields(market),
+        **(technicals or Technicals()).fields(),
         **cal,
         "days_to_earnings": ctx.days_to_earnings,
     }

@@ -26,6 +26,7 @@ from core.learning.payloads import (
     exit_payload,
     mark_prices,
 )
+from core.learning.technicals import NoTechnicals, TechnicalsProvider
 from core.model import AccountId, Fill, OrderLeg, Position
 from core.ports.ledger import Ledger, SnapshotKind
 
@@ -50,11 +51,13 @@ class SnapshotService:
         clock: Clock,
         context_provider: MarketContextProvider | None = None,
         calendar: MarketCalendar | None = None,
+        technicals: TechnicalsProvider | None = None,
     ) -> None:
         self.ledger = ledger
         self.clock = clock
         self.context_provider: MarketContextProvider = context_provider or NoMarketContext()
         self.calendar = calendar or MarketCalendar()
+        self.technicals: TechnicalsProvider = technicals or NoTechnicals()
         self._accounts: dict[str, _AccountState] = {}
 
     # -- state -------------------------------------------------------------------------------
@@ -150,7 +153,8 @@ class SnapshotService:
         name = str(fill.instrument.id) if len(legs) == 1 else f"{legs[0].instrument.underlying}:{group}"
         trade_id = f"{account}|{name}|{fill.fill_id}"
         market = self.context_provider.market_context(fill.ts)
-        payload = entry_payload(trade_id, fill, quantity, legs, context, market, self.calendar)
+        technicals = self.technicals.technicals(legs[0].instrument.underlying, fill.ts)
+        payload = entry_payload(trade_id, fill, quantity, legs, context, market, self.calendar, technicals)
         sid = self._write(account, SnapshotKind.ENTRY, fill.ts, payload)
         if sid is not None:
             state.open[trade_id] = TradeRecord.from_payload(payload)
