@@ -16,6 +16,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
@@ -81,8 +82,8 @@ class StreamLoop:
         self.connected = False
         self.connects = 0
         self.silences = 0
-        self.waits: list[float] = []
-        """Every back-off waited, in seconds (for the connection scenarios)."""
+        self.waits: deque[float] = deque(maxlen=100)
+        """The latest back-offs waited, in seconds (for status and the connection scenarios)."""
         self.last_error = ""
         self._last_seen = time.monotonic()
         self._stream: SdkStream | None = None
