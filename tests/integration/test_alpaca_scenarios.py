@@ -192,7 +192,7 @@ def data_port(venue: Venue, **timing: Any) -> AlpacaMarketData:
 
 def test_a_silent_data_socket_is_reconnected_and_resubscribed(market: SyntheticMarket) -> None:
     venue = alpaca_venue(market)
-    data = data_port(venue, watchdog_seconds=0.3, backoff_initial=0.05, backoff_max=0.2)
+    data = data_port(venue, watchdog_seconds=1.0, backoff_initial=0.05, backoff_max=0.2)
     try:
         handle = driver_of(venue).handle
         data.subscribe_quotes([venue.equity.id])
@@ -200,7 +200,7 @@ def test_a_silent_data_socket_is_reconnected_and_resubscribed(market: SyntheticM
         venue.driver.quote(venue.equity, "500.10", "500.20", size=300)
         venue.driver.settle()
         data.sync()
-        (quote,) = data.poll().quotes
+        quote = data.poll().quotes[-1]
         assert (quote.bid, quote.ask, quote.bid_size) == (Price("500.10"), Price("500.20"), 300.0)
         handle.silence_data()
         venue.driver.quote(venue.equity, "500.30", "500.40")
