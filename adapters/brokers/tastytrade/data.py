@@ -8,7 +8,7 @@
 * ``option_quotes`` subscribes what is missing (and the underlyings), waits the seed's
   ``stabilise_s`` on the clock after a new subscription, then returns the legs that have a
   quote (with greeks once they arrived).
-* Chains from ``NestedOptionChain``; IV rank from the market metrics (``iv_rank``).
+* Chains from ``NestedOptionChain`` (read once a session); IV rank from the market metrics.
 * A quote's time is the exchange's (bid/ask time); only a quote without one gets the clock's.
 """
 
@@ -40,6 +40,10 @@ from core.model.instruments import instrument_from_id
 from core.ports.market_data import FeedStatus, MarketUpdate
 
 log = logging.getLogger(__name__)
+
+
+QUIET_S = 0.25
+"""``option_quotes`` stops waiting for missing legs once the feed sent nothing for this long."""
 
 
 class FeedSilent(Exception):
@@ -77,6 +81,7 @@ class TastytradeMarketData:
         self._greeks: dict[InstrumentId, Greeks] = {}
         self._new_quotes: list[Quote] = []
         self._chains: dict[str, list[NestedOptionChain]] = {}
+        self._chains_on: date | None = None
         self._streamer: DXLinkStreamer | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_rx = 0.0
@@ -251,6 +256,10 @@ class TastytradeMarketData:
 
     # -- options ------------------------------------------------------------------------------
     def _chain(self, underlying: str) -> list[NestedOptionChain]:
+        today = self._clock.now().date()
+        if self._chains_on != today:  # listings change from one session to the next
+            self._chains.clear()
+            self._chains_on = today
         if underlying not in self._chains:
             sdk, _ = self._session.require()
             try:
@@ -261,10 +270,6 @@ class TastytradeMarketData:
                 raise DataError(f"no option chain for {underlying}: {str(exc).strip()}") from None
             self._chains[underlying] = chains
         return self._chains[underlying]
-
-    def refresh_chains(self) -> None:
-        """Forget the chains read so far (a new session lists new expirations)."""
-        self._chains.clear()
 
     def expirations(self, underlying: str) -> list[date]:
         return sorted({e.expiration_date for c in self._chain(underlying) for e in c.expirations})
@@ -309,13 +314,17 @@ class TastytradeMarketData:
 
     async def _wait_quotes(self, options: list[InstrumentId], underlyings: list[InstrumentId]) -> None:
         """Wait (bounded) until every option has a quote and greeks, every underlying a quote."""
-        deadline = asyncio.get_running_loop().time() + self._session.settings.request_timeout / 2
-        while asyncio.get_running_loop().time() < deadline and self.connected:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        deadline = start + self._session.settings.request_timeout / 2
+        while loop.time() < deadline and self.connected:
             with self._lock:
                 if all(i in self._quotes and i in self._greeks for i in options) and all(
                     i in self._quotes for i in underlyings
                 ):
                     return
+            if loop.time() - max(start, self._last_rx) > QUIET_S:
+                return  # the feed went quiet: what has no quote by now has none to send
             await asyncio.sleep(0.01)
 
     def iv_rank(self, symbol: str) -> Decimal | None:
