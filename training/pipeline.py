@@ -302,7 +302,7 @@ def train_and_promote(
     trials = run_tuner(data, options.tune, daily=source.timeframe == "1d", log=out.print)
     counted = registry.count_trials(strategy, window_key(data, source), len(trials))
     candidates = [t for t in trials if t.oos is not None and t.error is None]
-    best = max(candidates, key=lambda t: (t.sharpe, -t.index)) if candidates else None
+    best = max(candidates, key=lambda t: (_oos_sharpe(t), -t.index)) if candidates else None
     baseline = baseline_result.metrics.sharpe if options.baseline and baseline_result else None
     report: GateReport | None = None
     version: ModelVersion | None = None
@@ -431,13 +431,14 @@ def print_summary(outcome: TrainingOutcome, console: Console) -> None:
     table = Table(
         title=f"{outcome.strategy}: {outcome.n_trials} trials ({outcome.n_trials_counted} counted on this window)"
     )
-    for col in ("trial", "folds", "sharpe", "trades", "status", "params"):
+    for col in ("trial", "folds", "fold-mean sharpe", "oos sharpe", "oos trades", "status", "params"):
         table.add_column(col, justify="left" if col in ("trial", "status", "params") else "right")
     for t in outcome.trials:
         status = "error" if t.error else ("best" if t is outcome.best else ("done" if t.oos else "stopped"))
         trades = str(t.oos["oos_n_trades"]) if t.oos else ""
         params = " ".join(f"{k}={_cell(v)}" for k, v in sorted(t.config.items()) if k not in _HIDDEN)
-        table.add_row(t.trial_id, str(t.folds_run), f"{t.sharpe:.2f}", trades, status, params)
+        oos = f"{_oos_sharpe(t):.2f}" if t.oos else ""
+        table.add_row(t.trial_id, str(t.folds_run), f"{t.sharpe:.2f}", oos, trades, status, params)
     console.print(table)
     for error in sorted({t.error for t in outcome.trials if t.error}):
         console.print(f"[red]trial error: {escape(error)}[/red]", soft_wrap=True)
@@ -456,6 +457,10 @@ def print_summary(outcome: TrainingOutcome, console: Console) -> None:
     version = outcome.version.version if outcome.version else "-"
     verdict = "promoted" if outcome.promoted else "registered, not promoted"
     console.print(f"OOS Sharpe {outcome.oos_sharpe:.2f} (rules only {baseline}); {version} {verdict}")
+
+
+def _oos_sharpe(trial: TrialSummary) -> float:
+    return float(trial.oos["oos_sharpe"]) if trial.oos else math.nan
 
 
 _HIDDEN = frozenset({"seed", "inject_failure"})
