@@ -21,7 +21,7 @@ from core.clock import LiveClock, ensure_utc
 from core.errors import ConfigError
 from core.ports.cache import QuoteCache
 
-__all__ = ["health"]
+__all__ = ["health", "quote_cache"]
 
 
 def health(
@@ -66,6 +66,11 @@ def health(
         typer.echo(line)
     if not report.healthy:
         raise typer.Exit(1)
+
+
+def quote_cache(settings: Settings) -> QuoteCache | None:
+    """The desk's quote cache when its Redis (by URL) answers, else None."""
+    return _cache(settings)[0]
 
 
 def _cache(settings: Settings) -> tuple[QuoteCache | None, dict[str, dict[str, Any]] | None]:

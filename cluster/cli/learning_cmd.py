@@ -67,6 +67,17 @@ def export_cmd(
         _out.print(f"wrote {frame.height} trades ({complete} complete) to {path}", highlight=False)
 
 
+def _group_table(result: LearningStats) -> Table:
+    table = Table(title="coverage per group", box=box.SIMPLE_HEAD, collapse_padding=True)
+    for col in ("snapshot", "group", "coverage", "present/applicable"):
+        table.add_column(col, no_wrap=True)
+    for g in result.groups:
+        shown = "-" if g.coverage is None else f"{g.coverage:.0%}"
+        style = "yellow" if g.coverage is not None and g.coverage < result.threshold else None
+        table.add_row(g.snapshot.value, g.group, shown, f"{g.present}/{g.applicable}", style=style)
+    return table
+
+
 def _coverage_table(result: LearningStats) -> Table:
     table = Table(title="field coverage", box=box.SIMPLE_HEAD, collapse_padding=True)
     for col in ("snapshot", "field", "coverage", "present/applicable"):
@@ -98,8 +109,24 @@ def stats_cmd(
         + (f"; {result.orphan_exits} exits without an entry" if result.orphan_exits else ""),
         highlight=False,
     )
+    _out.print(_group_table(result))
     _out.print(_coverage_table(result))
     for warning in result.warnings:
         _out.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if strict and result.warnings:
         raise typer.Exit(1)
+
+
+@app.command("snapshot-positions")
+def snapshot_positions_cmd(ledger: LedgerOption = None) -> None:
+    """Take today's daily snapshot of every open trade now (once per trade and session)."""
+    from cluster.cli.health_cmd import quote_cache
+    from cluster.snapshot_positions import snapshot_positions
+    from configs import load_settings
+
+    with exit_on_error():
+        settings = load_settings()
+        with _open(ledger) as opened:
+            written = snapshot_positions(settings, opened, LiveClock(), quote_cache(settings))
+    for account, count in written.items():
+        _out.print(f"{account}: {count} daily snapshot(s) written", highlight=False)

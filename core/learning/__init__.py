@@ -17,7 +17,7 @@ from core.learning.context import (
 from core.learning.export import export, learning_rows_for_training, read, write
 from core.learning.fields import EXPORT_FIELDS, SCHEMA_VERSION, FieldSpec, export_schema, render_markdown
 from core.learning.service import SnapshotService
-from core.learning.stats import FieldCoverage, LearningStats, stats
+from core.learning.stats import FieldCoverage, GroupCoverage, LearningStats, field_group, stats
 
 __all__ = [
     "EXPORT_FIELDS",
@@ -26,6 +26,7 @@ __all__ = [
     "EntryContext",
     "FieldCoverage",
     "FieldSpec",
+    "GroupCoverage",
     "IndexState",
     "LearningStats",
     "Mark",
@@ -35,6 +36,7 @@ __all__ = [
     "SnapshotService",
     "export",
     "export_schema",
+    "field_group",
     "learning_rows_for_training",
     "read",
     "render_markdown",

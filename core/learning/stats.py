@@ -37,6 +37,36 @@ class FieldCoverage:
         return self.coverage is not None and self.coverage < threshold
 
 
+_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("market_context", ("index_", "realized_vol", "vol_regime", "indices_json")),
+    ("technicals", ("macd", "bb_", "support", "resistance", "sector")),
+    ("greeks", ("net_",)),
+    ("option_structure", ("expiry", "dte", "short_", "long_strike", "width")),
+    ("model", ("feature", "model_", "confidence", "signal", "reason")),
+    ("calendar", ("session_date", "day_of_week", "minutes_", "days_to_earnings", "days_held")),
+    ("pricing", ("quote_", "fill_price", "underlying_price", "risk_basis", "max_risk", "mark")),
+)
+
+
+def field_group(name: str) -> str:
+    """The group a snapshot field belongs to (``trade`` when no other fits)."""
+    return next((group for group, prefixes in _GROUPS if name.startswith(prefixes)), "trade")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCoverage:
+    """Non-null share of a group's fields, over every field and snapshot it applies to."""
+
+    snapshot: Snap
+    group: str
+    applicable: int
+    present: int
+
+    @property
+    def coverage(self) -> float | None:
+        return self.present / self.applicable if self.applicable else None
+
+
 @dataclass(frozen=True, slots=True)
 class LearningStats:
     entry_snapshots: int
@@ -48,6 +78,16 @@ class LearningStats:
     orphan_exits: int
     coverage: tuple[FieldCoverage, ...]
     threshold: float = COVERAGE_THRESHOLD
+
+    @property
+    def groups(self) -> list[GroupCoverage]:
+        """Coverage per snapshot kind and field group (market context, technicals, greeks...)."""
+        sums: dict[tuple[Snap, str], list[int]] = {}
+        for c in self.coverage:
+            cell = sums.setdefault((c.snapshot, field_group(c.name)), [0, 0])
+            cell[0] += c.applicable
+            cell[1] += c.present
+        return [GroupCoverage(s, g, a, p) for (s, g), (a, p) in sums.items()]
 
     @property
     def warnings(self) -> list[str]:
