@@ -24,6 +24,7 @@ from adapters.account.notify import NotifyTargets
 from adapters.account.spec import AccountSpec
 from adapters.brokers.factory import check_broker
 from adapters.cache import EmbeddedRedis
+from adapters.store.universe import UNIVERSE_FILE
 from cluster.synthetic import synthetic_config
 from cluster.tasks import DeskPaths
 from cluster.tasks.handlers import desk_handlers
@@ -108,6 +109,12 @@ class Supervisor:
             self.state_dir.resolve().parent, data_dir=Path(self.settings.data.data_dir).resolve()
         )
 
+    @property
+    def ledger_location(self) -> str | Path:
+        """The ledger every actor opens: the PostgreSQL URL, or the SQLite file (absolute)."""
+        location = self.settings.ledger.location
+        return location if isinstance(location, str) else Path(location).resolve()
+
     # -- Redis -----------------------------------------------------------------------------
     @property
     def redis_url(self) -> str:
@@ -136,7 +143,7 @@ class Supervisor:
         return [
             AccountSpec(
                 account=self.settings.account(account_id),
-                ledger_path=Path(self.settings.ledger.path).resolve(),
+                ledger_path=self.ledger_location,
                 state_dir=self.state_dir.resolve(),
                 redis_url=self.redis_url,
                 data_dir=Path(self.settings.data.data_dir).resolve(),
@@ -151,6 +158,8 @@ class Supervisor:
                 notify=self.notify,
                 preferences=preferences,
                 venue=self.venue,
+                universe_file=self.desk_paths.state_dir / UNIVERSE_FILE,
+                earnings_blackout_sessions=self.settings.data.earnings_blackout_sessions,
             )
             for account_id in self.account_ids
         ]

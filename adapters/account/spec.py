@@ -38,11 +38,15 @@ class AccountSpec:
     nowhere); ``preferences``: every account's notify preference. ``venue``: ``sim`` (the
     simulated exchange's own clients) or a broker simulator's ``--venue`` name
     (``simulators.SIMULATED_VENUES``) serving the same durable exchange over the broker's wire
-    protocol, the account trading through that broker's adapter.
+    protocol, the account trading through that broker's adapter. ``ledger_path``: the ledger's
+    location (a SQLite file or a ``postgresql://`` URL, ``adapters.ledger.postgres.open_ledger``).
+    ``universe_file``: the pre-market universe refresh the account's entries follow once it
+    exists; ``earnings_blackout_sessions``: no entry that close to a symbol's earnings (dates
+    imported into ``data_dir``).
     """
 
     account: AccountConfig
-    ledger_path: Path
+    ledger_path: str | Path
     state_dir: Path
     redis_url: str
     data_dir: Path | None = None
@@ -58,6 +62,8 @@ class AccountSpec:
     notify: NotifyTargets | None = None
     preferences: dict[str, str] = field(default_factory=dict)
     venue: str = "sim"
+    universe_file: Path | None = None
+    earnings_blackout_sessions: int = 0
 
     @property
     def account_dir(self) -> Path:

@@ -3,7 +3,7 @@
 The account actor calls it in its constructor, and a restarted actor calls it again (start-up
 and recovery are one path). Where state lives:
 
-* the ledger is the one SQLite file at ``spec.ledger_path``, shared by every account (rows carry
+* the ledger is the one SQLite file (or PostgreSQL database) at ``spec.ledger_path``, shared by every account (rows carry
   the account id; WAL lets the actors write concurrently and the CLI, the TUI and the reports
   read one file);
 * the broker's clients come from ``adapters.brokers.factory.open_clients``; a simulated
@@ -38,15 +38,18 @@ from adapters.cache import (
     RedisStateBoard,
     client_from_url,
 )
-from adapters.ledger import SqliteLedger
 from adapters.ledger.cursor import FileCursor
+from adapters.ledger.postgres import open_ledger
 from adapters.market.synthetic.data import SyntheticMarketData
 from adapters.market.synthetic.market import SyntheticMarket
 from adapters.market.synthetic.options import ChainConfig
 from adapters.store import BarStore
+from adapters.store.earnings import load_earnings
+from adapters.store.universe import read_universe_file
 from configs.accounts import BrokerCredentials
 from core.calendar import MarketCalendar
 from core.clock import Clock, LiveClock, SimClock
+from core.earnings import EarningsCalendar
 from core.errors import ConfigError
 from core.execution import Reconciler
 from core.learning import SnapshotService
@@ -57,6 +60,7 @@ from core.ports.scorer import Scorer
 from core.risk import RiskEngine
 from core.strategies import make_strategy
 from core.trading.account import AccountService
+from core.trading.blackout import Blackout, EntryBlackout
 from core.trading.bus import MessageBus
 from core.trading.events import EventMirror
 from core.trading.freshness import delivered_session
@@ -138,7 +142,8 @@ def compose_kernel(
     """The kernel of ``spec`` trading through ``broker`` (any broker's clients) on ``clock``."""
     spec.account_dir.mkdir(parents=True, exist_ok=True)
     account_id = AccountId(spec.account.id)
-    ledger = SqliteLedger(spec.ledger_path, clock)
+    ledger = open_ledger(spec.ledger_path, clock)
+    blackout = entry_blackout(spec)
     redis = client_from_url(spec.redis_url)
     limits = core_risk_limits(spec.account.risk)
     config = runtime_config(spec)
@@ -151,6 +156,7 @@ def compose_kernel(
         clock,
         offset_cents=config.entry_offset_cents,
         scorer=recording,
+        days_to_earnings=blackout.days_to_earnings,
     )
     quotes = RedisQuoteCache(redis, clock)
     cursor = FileCursor(spec.account_dir / "cursor.json")
@@ -182,6 +188,7 @@ def compose_kernel(
         calendar=MarketCalendar(),
         config=config,
         outbox=outbox,
+        blackout=blackout,
     )
     ports = KernelPorts(
         ledger,
@@ -200,7 +207,7 @@ def compose_kernel(
         snapshots,
         outbox,
         ports,
-        options=_options(spec, clock, execution, ports, broker.market_data),
+        options=_options(spec, clock, execution, ports, broker.market_data, blackout),
         bankroll=Decimal(spec.account.bankroll),
         timeframes=tuple(sorted(set(config.timeframes.values()))),
     )
@@ -212,6 +219,7 @@ def _options(
     execution: RecordingExecution,
     ports: KernelPorts,
     market_data: MarketData | None,
+    blackout: Blackout | None = None,
 ) -> OptionsDesk | None:
     underlying = spec.underlying
     if underlying is None:
@@ -236,7 +244,23 @@ def _options(
         underlying,
         Decimal(spec.account.risk.max_risk_per_trade),
         ports.venue,
+        blackout,
     )
+
+
+def entry_blackout(spec: AccountSpec) -> EntryBlackout:
+    """The account's blackout per session: earnings imported into its store within
+    ``spec.earnings_blackout_sessions``, and the bar-traded symbols the last universe refresh
+    (``spec.universe_file``) left out."""
+    data_dir = spec.data_dir
+
+    def earnings() -> EarningsCalendar:
+        return load_earnings(data_dir) if data_dir is not None else EarningsCalendar()
+
+    universe_file = spec.universe_file
+    universe = None if universe_file is None else (lambda: read_universe_file(universe_file))
+    traded = spec.symbols if spec.bar_strategies else ()
+    return EntryBlackout(traded, earnings, spec.earnings_blackout_sessions, MarketCalendar(), universe)
 
 
 def _history(spec: AccountSpec) -> History | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -15,6 +14,7 @@ from adapters.market.synthetic import daily_bars
 from adapters.notify import NotificationDispatcher
 from adapters.store import BarStore
 from adapters.store.earnings import load_earnings
+from adapters.store.universe import UNIVERSE_FILE, read_universe_file
 from cluster.tasks.common import DeskPaths, merge_partition, session_of, sessions_back, write_json
 from configs import Settings
 from core.calendar import MarketCalendar
@@ -34,8 +34,6 @@ __all__ = [
     "read_universe",
     "universe_refresh",
 ]
-
-UNIVERSE_FILE = "universe.json"
 
 
 def _target_session(calendar: MarketCalendar, clock: Clock, session: date | None) -> date:
@@ -207,11 +205,8 @@ def universe_refresh(
 
 def read_universe(paths: DeskPaths) -> list[str] | None:
     """The symbols of the last universe refresh; ``None`` if there is none yet."""
-    path = paths.state_dir / UNIVERSE_FILE
-    if not path.exists():
-        return None
-    symbols: list[str] = json.loads(path.read_text(encoding="utf-8"))["symbols"]
-    return symbols
+    found = read_universe_file(paths.state_dir / UNIVERSE_FILE)
+    return None if found is None else found[1]
 
 
 def _check_one(

@@ -37,6 +37,7 @@ from core.ports.ledger import Ledger
 from core.ports.scorer import Scorer
 from core.risk import RiskLimits
 from core.strategies import Strategy
+from core.trading.blackout import Blackout
 from core.trading.bus import MessageBus
 from core.trading.commands import Command, ControlState, Override, OverrideResult, parse_command
 from core.trading.config import DEFAULT_TIMEFRAME, AccountPurger, AccountRuntimeConfig
@@ -80,6 +81,7 @@ class AccountService:
         purger: AccountPurger | None = None,
         timer: Timer = time.perf_counter,
         outbox: LedgerOutbox | None = None,
+        blackout: Blackout | None = None,
     ) -> None:
         self.account_id = account_id
         self.config = config
@@ -115,6 +117,7 @@ class AccountService:
             self.protections,
             self.link.fetch_balance,
             self.link.daily_pnl,
+            blackout,
         )
         self.cycle = BarCycle(
             account_id,

@@ -51,6 +51,7 @@ from core.ports.scorer import Scorer
 from core.risk import RiskContext, RiskLimits
 from core.risk.book import held_keys
 from core.strategies import Intent
+from core.trading.blackout import Blackout
 from core.trading.config import AccountRuntimeConfig, feature_set_of
 from core.trading.features import EventFeatures, sizing_atr
 from core.trading.protections import Protection, ProtectionBook
@@ -111,6 +112,7 @@ class EntryPipeline:
         protections: ProtectionBook,
         balance: Callable[[], AccountBalance],
         daily_pnl: Callable[[AccountBalance, date], Money],
+        blackout: Blackout | None = None,
     ) -> None:
         self.account_id = account_id
         self.config = config
@@ -124,6 +126,7 @@ class EntryPipeline:
         self._protections = protections
         self._balance = balance
         self._daily_pnl = daily_pnl
+        self._blackout = blackout
         self.fallbacks: Counter[str] = Counter()
         self.scored: Counter[str] = Counter()
         self.model_versions: dict[str, str] = {}
@@ -194,16 +197,18 @@ class EntryPipeline:
             return out
         out.balance = balance
         quotes = self._read_quotes({c.intent.symbol for c in candidates})
+        day = to_new_york(now).date()
         ctx = RiskContext(
             now=now,
             market_open=self._calendar.is_open(now),
             balance=balance,
             positions=dict(book.positions),
             open_orders=list(book.open_orders),
-            daily_pnl=self._daily_pnl(balance, to_new_york(now).date()),
+            daily_pnl=self._daily_pnl(balance, day),
             quotes=quotes,
             halted=halted,
             halt_reason="kill switch" if halted else "",
+            blackout=self._blackout(day) if self._blackout is not None else {},
         )
         # Every write-ahead record of this event (and its stop and target) in one commit, then
         # the submissions, then their acknowledgements in a second commit.

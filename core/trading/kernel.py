@@ -219,8 +219,10 @@ class AccountKernel:
             order = result.order
             if result.status is CycleStatus.SUBMITTED and order is not None and result.suggestion is not None:
                 marks = options.leg_marks(result, result.suggestion.created_at)
+                days = self.execution.earnings_in(result.suggestion)
                 self.execution.remember(
-                    str(order.client_order_id), EntryContext.from_suggestion(result.suggestion, marks)
+                    str(order.client_order_id),
+                    EntryContext.from_suggestion(result.suggestion, marks, days_to_earnings=days),
                 )
             self._after()
             return OptionsOutcome(

@@ -49,6 +49,7 @@ from core.strategies.trident import (
     UnderlyingSpec,
     select_strikes,
 )
+from core.trading.blackout import Blackout
 
 TRIDENT: Final = "trident"
 OPEN_STATUSES: Final = tuple(s for s in OrderStatus if s.is_open)
@@ -134,9 +135,11 @@ class OptionsDesk:
         config: TridentConfig,
         exits: TridentExitConfig,
         venue: VenueFeed | None = None,
+        blackout: Blackout | None = None,
     ) -> None:
         self.account_id = account_id
         self.config = config
+        self._blackout = blackout
         self._execution = execution
         self._ledger = ledger
         self._broker = broker
@@ -236,6 +239,7 @@ class OptionsDesk:
             open_orders=self._ledger.orders(self.account_id, OPEN_STATUSES),
             daily_pnl=Money(balance.equity.amount - self._session_start[1], balance.equity.currency),
             quotes=dict(quotes),
+            blackout=self._blackout(day) if self._blackout is not None else {},
         )
 
     def run_cycle(self) -> CycleResult:
@@ -274,6 +278,7 @@ def build_options_desk(
     underlying: str,
     max_risk: Decimal,
     venue: VenueFeed | None,
+    blackout: Blackout | None = None,
 ) -> OptionsDesk:
     """The desk of an options account trading ``underlying`` from ``market``'s chains."""
     chains = PortChains(market)
@@ -301,4 +306,5 @@ def build_options_desk(
         config,
         spec.exits,
         venue,
+        blackout,
     )

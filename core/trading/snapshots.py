@@ -10,9 +10,9 @@ model version; no version: rules).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +47,9 @@ class RecordingScorer:
         return scores
 
 
+DaysToEarnings = Callable[[str, date], "int | None"]
+"""Sessions from a session to a symbol's next earnings (None if unknown)."""
+
 EntryContexts = dict[str, EntryContext]
 """The entry context of each order this process sent, by client order id."""
 
@@ -54,9 +57,16 @@ EntryContexts = dict[str, EntryContext]
 class RecordingExecution(ExecutionService):
     """``ExecutionService`` that keeps the entry context of every order it sends."""
 
-    def __init__(self, *args: Any, scorer: RecordingScorer | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        scorer: RecordingScorer | None = None,
+        days_to_earnings: DaysToEarnings | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.scorer = scorer
+        self.days_to_earnings = days_to_earnings
         self.contexts: EntryContexts = {}
 
     def prepare(self, suggestion: Suggestion, ctx: RiskContext) -> Order | ExecutionResult:
@@ -78,7 +88,15 @@ class RecordingExecution(ExecutionService):
             if len(record.rows) == 1:  # rows carry no symbol: only a lone row is unambiguous
                 model["features"] = dict(record.rows[0])
                 model["model_score"] = record.scores.scores[0]
-        return EntryContext.from_suggestion(s, {str(k): v for k, v in quotes.items()}, **model)
+        return EntryContext.from_suggestion(
+            s, {str(k): v for k, v in quotes.items()}, days_to_earnings=self.earnings_in(s), **model
+        )
+
+    def earnings_in(self, s: Suggestion) -> int | None:
+        """Sessions from the suggestion's session to its underlying's next earnings, if known."""
+        if self.days_to_earnings is None or not s.legs:
+            return None
+        return self.days_to_earnings(s.legs[0].instrument.underlying, s.session)
 
 
 class FillSnapshots:
