@@ -15,7 +15,7 @@ from typing import Any
 from actors import NAMESPACE, account_actor_name
 from actors.runtime import attach
 from adapters.cache import CacheUnavailable, RedisCommandInbox, RedisEventLog, connect
-from adapters.ledger import SqliteLedger
+from adapters.ledger.postgres import open_ledger
 from configs import Settings
 from core.clock import LiveClock
 from core.model import AccountId
@@ -77,7 +77,7 @@ def send(
 def _queue(settings: Settings, account_id: str, cmd: Mapping[str, Any], detail: str) -> Delivery:
     clock = LiveClock()
     payload = dict(cmd)
-    with SqliteLedger(settings.ledger.path, clock) as ledger:
+    with open_ledger(settings.ledger.location, clock) as ledger:
         ledger.append_event(QUEUED_EVENT, payload, AccountId(account_id))
     try:
         with connect(settings.redis.url, path=settings.redis.embedded_path) as redis:

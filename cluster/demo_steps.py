@@ -206,10 +206,10 @@ def replay(plan: DemoPlan, settings: Settings, console: Console) -> dict[str, di
 
 def _learning(plan: DemoPlan, settings: Settings) -> dict[str, dict[str, int]]:
     """Learning snapshots per account (entry, daily, exit) from ``core.learning.stats``."""
-    from adapters.ledger import SqliteLedger
+    from adapters.ledger.postgres import open_ledger
     from core.learning import stats
 
-    ledger = SqliteLedger(settings.ledger.path, LiveClock())
+    ledger = open_ledger(settings.ledger.location, LiveClock())
     try:
         out: dict[str, dict[str, int]] = {}
         for name in plan.accounts:
@@ -235,12 +235,12 @@ def _served_models(plan: DemoPlan) -> list[dict[str, Any]]:
 # -- report ---------------------------------------------------------------------------------
 def equity_curves(plan: DemoPlan, settings: Settings, store: BarStore) -> pl.DataFrame:
     """Each account's equity at every minute close: cash plus positions marked at the close."""
-    from adapters.ledger import SqliteLedger
+    from adapters.ledger.postgres import open_ledger
 
     open_, close = MarketCalendar().session_open_close(plan.session)
     bars = store.read("1m", list(plan.symbols), open_, close).select("symbol", "ts", "close").sort("ts")
     marks = bars.pivot(on="symbol", index="ts", values="close").sort("ts").fill_null(strategy="forward")
-    ledger = SqliteLedger(settings.ledger.path, LiveClock())
+    ledger = open_ledger(settings.ledger.location, LiveClock())
     try:
         frames = []
         for name in plan.accounts:

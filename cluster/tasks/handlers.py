@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from adapters.ledger import SqliteLedger
+from adapters.ledger.postgres import open_ledger
 from adapters.notify import NotificationDispatcher
 from adapters.store import BarStore
 from cluster.tasks.common import DeskPaths, trainable_strategies
@@ -56,7 +57,7 @@ def desk_handlers(settings: Settings, paths: DeskPaths, clock: Clock, fan_out: F
     task runs the handler of its kind."""
     calendar = MarketCalendar()
     store = BarStore(paths.data_dir)
-    ledger = SqliteLedger(settings.ledger.path, clock)
+    ledger = open_ledger(settings.ledger.location, clock)
     registry = ModelRegistry(paths.registry_root, clock)
     notifier = NotificationDispatcher([], {a.id: a.notify for a in settings.accounts}, clock)
     desk = DeskHandlers({}, ledger)
