@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +160,6 @@ def check_promoted(
         return None
     reference = model_bars(model, data_dir)
     live = model_bars(model, data_dir, warm_from, live_end)
-    since = datetime.combine(live_start, time(0), tzinfo=NEW_YORK)
+    since = datetime.combine(live_start, time(0), tzinfo=NEW_YORK).astimezone(UTC)
     artifact = registry.load_artifact(model)
     return check_drift(model, artifact, reference, live, live_from=since, psi_limit=psi_limit, z=z)

@@ -114,7 +114,7 @@ def search_space(strategy: str, daily: bool) -> dict[str, Domain]:
         "score_threshold": Uniform(0.0, 0.08),
     }
     if strategy == "swing_trend_following":
-        space |= {"adx_min": Uniform(10.0, 30.0), "stop_atr": Uniform(1.5, 4.0)}
+        space |= {"adx_min": Uniform(10.0, 30.0), "stop_atr": Uniform(1.5, 4.0), "target_atr": Uniform(1.0, 4.0)}
     elif strategy == "intraday_mean_reversion":
         space |= {"model_entry_z": Uniform(0.5, 1.5), "stop_atr": Uniform(2.0, 4.0)}
     return space
