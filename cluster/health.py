@@ -19,7 +19,7 @@ from cluster.tasks.common import INTRADAY_STRATEGIES, DeskPaths, account_is_intr
 from cluster.tasks.eod import _missing_labels
 from configs import Settings
 from core.calendar import MarketCalendar, to_new_york
-from core.health import (
+from core.health.checks import (
     Finding,
     HealthReport,
     broker_connectivity,

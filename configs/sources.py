@@ -265,8 +265,9 @@ def _secret_keys(model: type[BaseModel], data: Any, loc: Loc) -> Iterator[Loc]:
                 yield from _secret_keys(sub, value, (*loc, key))
 
 
-def is_secret_path(model: type[BaseModel], loc: Loc) -> bool:
-    """Whether ``loc`` names a ``SecretStr`` field of ``model`` (or lies inside one)."""
+def _walk(model: type[BaseModel], loc: Loc) -> Iterator[tuple[Any, ...]]:
+    """The member types of each named step of ``loc`` (list indices skipped); an empty tuple
+    for a step no field of the schema matches."""
     current: tuple[Any, ...] = (model,)
     for part in loc:
         if isinstance(part, int):
@@ -276,10 +277,13 @@ def is_secret_path(model: type[BaseModel], loc: Loc) -> bool:
             info = tp.model_fields.get(part)
             if info is not None:
                 nxt.extend(_members(info.annotation))
-        if SecretStr in nxt:
-            return True
         current = tuple(nxt)
-    return False
+        yield current
+
+
+def is_secret_path(model: type[BaseModel], loc: Loc) -> bool:
+    """Whether ``loc`` names a ``SecretStr`` field of ``model`` (or lies inside one)."""
+    return any(SecretStr in step for step in _walk(model, loc))
 
 
 _SHOWN_SCALARS = (bool, int, float, str)
@@ -291,19 +295,12 @@ def shows_input(model: type[BaseModel], loc: Loc, value: Any) -> bool:
     secret could carry a secret typed under the wrong name, so it is never shown."""
     if not isinstance(value, _SHOWN_SCALARS) or not loc:
         return False
-    current: tuple[Any, ...] = (model,)
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        nxt: list[Any] = []
-        for tp in filter(_is_model, current):
-            info = tp.model_fields.get(part)
-            if info is not None:
-                nxt.extend(_members(info.annotation))
-        if not nxt or SecretStr in nxt:
+    last: tuple[Any, ...] = ()
+    for step in _walk(model, loc):
+        if not step or SecretStr in step:
             return False
-        current = tuple(nxt)
-    return not any(_is_model(tp) for tp in current)
+        last = step
+    return bool(last) and not any(_is_model(tp) for tp in last)
 
 
 # -- origin lookup ---------------------------------------------------------------------

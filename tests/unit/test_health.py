@@ -11,7 +11,7 @@ from adapters.ledger import SqliteLedger
 from adapters.ledger.task_runs import SqliteRunStore
 from cluster.cli.main import app
 from core.clock import SimClock
-from core.health import HealthReport, broker_connectivity, disk_space, quote_freshness
+from core.health.checks import HealthReport, broker_connectivity, disk_space, quote_freshness
 from core.model import AccountId
 from core.ports.ledger import LedgerEvent
 from core.scheduling.runs import RunStatus, TaskRun
