@@ -16,10 +16,11 @@ from typing import Any
 import ray
 
 from actors import NAMESPACE, SCHEDULER_NAME
+from adapters.ledger.postgres import PostgresRunStore, is_postgres_url
 from adapters.ledger.task_runs import SqliteRunStore
 from core.calendar import MarketCalendar
 from core.clock import Clock, SimClock
-from core.scheduling import Scheduler, ScheduleRunner, default_schedule
+from core.scheduling import Scheduler, ScheduleRunner, TaskSpec, default_schedule
 from core.trading.outcomes import StepFailure
 from core.trading.schedule import FanOut, account_handlers
 
@@ -38,16 +39,22 @@ class _SchedulerActor:
         accounts: Sequence[str],
         start: datetime,
         desk: DeskFactory | None = None,
+        schedule: Sequence[TaskSpec] | None = None,
     ) -> None:
         self.clock = SimClock(start)
         self.accounts = list(accounts)
         self._handles: dict[str, Any] = {}
-        self._store = SqliteRunStore(Path(run_store_path))
+        self._store = (
+            PostgresRunStore(run_store_path)
+            if is_postgres_url(run_store_path)
+            else SqliteRunStore(Path(run_store_path))
+        )
         handlers = account_handlers(self._fan_out)
         self._desk = desk(self.clock, self._fan_out) if desk is not None else None
         if self._desk is not None:
             handlers = {**handlers, **self._desk.handlers}
-        scheduler = Scheduler(default_schedule(), MarketCalendar(), self.clock)
+        specs = list(schedule) if schedule is not None else default_schedule()
+        scheduler = Scheduler(specs, MarketCalendar(), self.clock)
         self.runner = ScheduleRunner(scheduler, handlers, self._store, self.clock)
 
     def advance_to(self, at: datetime) -> list[dict[str, Any]]:
@@ -112,15 +119,21 @@ SchedulerActor: Any = ray.remote(num_cpus=0.05, max_restarts=-1, max_task_retrie
 
 
 def spawn_scheduler(
-    run_store_path: Path,
+    run_store_path: str | Path,
     accounts: Sequence[str],
     start: datetime,
     *,
     detached: bool = True,
     namespace: str = NAMESPACE,
     desk: DeskFactory | None = None,
+    schedule: Sequence[TaskSpec] | None = None,
 ) -> Any:
+    """The named scheduler actor (or the running one): ``run_store_path`` is the ledger's location
+    (SQLite file or ``postgresql://`` URL), ``schedule`` the desk's (``settings.scheduler.schedule()``;
+    default: ``default_schedule()``)."""
     options: dict[str, Any] = {"name": SCHEDULER_NAME, "namespace": namespace, "get_if_exists": True}
     if detached:
         options["lifetime"] = "detached"
-    return SchedulerActor.options(**options).remote(str(run_store_path), list(accounts), start, desk)
+    return SchedulerActor.options(**options).remote(
+        str(run_store_path), list(accounts), start, desk, None if schedule is None else list(schedule)
+    )

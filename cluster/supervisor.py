@@ -184,12 +184,13 @@ class Supervisor:
             namespace=self.namespace,
         )
         scheduler = spawn_scheduler(
-            Path(self.settings.ledger.path).resolve(),
+            self.ledger_location,
             list(accounts),
             self.start or _now(),
             detached=self.detached,
             namespace=self.namespace,
             desk=partial(desk_handlers, self.settings, self.desk_paths),
+            schedule=self.settings.scheduler.schedule(),
         )
         ray.get([h.ping.remote() for h in (*accounts.values(), market_data, scheduler)])
         self.desk = Desk(accounts, market_data, scheduler, specs)

@@ -26,7 +26,7 @@ from core.calendar import MarketCalendar
 from core.clock import Clock, SimClock
 from core.errors import ConfigError
 from core.ports.scorer import Scorer
-from core.scheduling import Scheduler, ScheduleRunner, default_schedule
+from core.scheduling import Scheduler, ScheduleRunner, TaskSpec, default_schedule
 from core.trading.kernel import AccountKernel
 from core.trading.outcomes import AccountAudit
 from core.trading.schedule import account_handlers
@@ -42,10 +42,12 @@ def replay_kernel(
     sessions: Sequence[date],
     open_clients: BrokerOpener | None = None,
     scorer: Scorer | None = None,
+    schedule: Sequence[TaskSpec] | None = None,
 ) -> AccountAudit:
     """Replay ``sessions`` (bars from ``spec.data_dir``) through the kernel of ``spec``; the
     venue and the ledger side by side after the last one. Each session opens a fresh kernel on
-    its own clock over the same state (as a restarted actor would): recovery runs every time."""
+    its own clock over the same state (as a restarted actor would): recovery runs every time.
+    ``schedule``: the desk's (``settings.scheduler.schedule()``; default ``default_schedule()``)."""
     if spec.data_dir is None:
         raise ConfigError(f"accounts.{spec.account.id}: replay_kernel needs stored bars (spec.data_dir)")
     calendar = MarketCalendar()
@@ -64,7 +66,8 @@ def replay_kernel(
             kernel = compose_kernel(session_spec, clients, clock, scorer)
             try:
                 kernel.start()
-                _session(kernel, SessionBars(store, day, symbols), feeds, runs, close + AFTER_CLOSE)
+                bars = SessionBars(store, day, symbols)
+                _session(kernel, bars, feeds, runs, close + AFTER_CLOSE, schedule)
                 audit = kernel.audit()
             finally:
                 kernel.close()
@@ -81,6 +84,7 @@ def _session(
     feeds: Mapping[str, Sequence[str]],
     runs: SqliteRunStore,
     until: datetime,
+    schedule: Sequence[TaskSpec] | None = None,
 ) -> None:
     wanted = {tf: frozenset(symbols) for tf, symbols in feeds.items()}
     instants = bars.instants
@@ -88,7 +92,8 @@ def _session(
         return
     clock = SimClock(kernel.ports.clock.now())  # the scheduler's, from the session's open
     handlers = account_handlers(lambda method, args: {"kernel": getattr(kernel, method)(*args)})
-    runner = ScheduleRunner(Scheduler(default_schedule(), MarketCalendar(), clock), handlers, runs, clock)
+    specs = list(schedule) if schedule is not None else default_schedule()
+    runner = ScheduleRunner(Scheduler(specs, MarketCalendar(), clock), handlers, runs, clock)
     for at in instants:
         event = bars.minute(at)
         if event is not None:
