@@ -21,10 +21,13 @@ from adapters.ledger.task_runs import SqliteRunStore
 from core.calendar import MarketCalendar
 from core.clock import Clock, SimClock
 from core.scheduling import Scheduler, ScheduleRunner, TaskSpec, default_schedule
+from core.scheduling.runs import RunStatus, TaskRun
 from core.trading.outcomes import StepFailure
 from core.trading.schedule import FanOut, account_handlers
 
 RESTART_WAIT_S = 30.0
+RETRAIN_COLLECT = "nightly.retrain.collect"
+"""The run record of a finished nightly retrain, collected after the tick that noticed it."""
 
 
 DeskFactory = Callable[[Clock, FanOut], Any]
@@ -57,18 +60,14 @@ class _SchedulerActor:
         scheduler = Scheduler(specs, MarketCalendar(), self.clock)
         self.runner = ScheduleRunner(scheduler, handlers, self._store, self.clock)
 
-    def advance_to(self, at: datetime) -> list[dict[str, Any]]:
+    def advance_to(self, at: datetime) -> list[TaskRun]:
         """Move the clock to ``at`` and run every task due by then; returns the run records."""
         if at > self.clock.now():
             self.clock.set(at)
-        runs = [
-            {"task": r.task, "due": r.due.isoformat(), "status": str(r.status), "detail": r.detail}
-            for r in self.runner.tick()
-        ]
+        runs = self.runner.tick()
         if self._desk is not None:
-            runs += [
-                {"task": "nightly.retrain.collect", "status": "ok", "detail": d} for d in self._desk.poll()
-            ]
+            now = self.clock.now()
+            runs += [TaskRun(RETRAIN_COLLECT, now, now, now, RunStatus.OK, d) for d in self._desk.poll()]
         return runs
 
     def next_wake(self) -> datetime | None:

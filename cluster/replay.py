@@ -25,6 +25,7 @@ from cluster.runtime import connect
 from cluster.supervisor import Desk, Supervisor
 from configs import Settings
 from core.calendar import MarketCalendar
+from core.scheduling.runs import TaskRun
 from core.trading.options import OptionsSpec
 from core.trading.outcomes import AccountAudit
 
@@ -52,7 +53,7 @@ class ReplayResult:
     wall_s: float
     retries: int
     accounts: dict[str, AccountResult]
-    task_runs: list[dict[str, Any]] = field(default_factory=list)
+    task_runs: list[TaskRun] = field(default_factory=list)
     step_results: list[MarketStep] = field(default_factory=list)
 
 
@@ -113,7 +114,7 @@ def _drive(
     instants: list[datetime] = ray.get(md.load.remote(session, list(supervisor.symbols)))
     subscribe_feeds(desk)
     retries = 0
-    runs: list[dict[str, Any]] = []
+    runs: list[TaskRun] = []
     steps: list[MarketStep] = []
     for i, at in enumerate(instants):
         if on_step is not None:
@@ -133,11 +134,11 @@ def _drive(
     return ReplayResult(session, len(instants), time.perf_counter() - started, retries, results, runs, steps)
 
 
-def _after_close(scheduler: Any, until: datetime) -> list[dict[str, Any]]:
+def _after_close(scheduler: Any, until: datetime) -> list[TaskRun]:
     """Wake the scheduler at each task due by ``until``, on time (a late first run is skipped)."""
     import ray
 
-    runs: list[dict[str, Any]] = []
+    runs: list[TaskRun] = []
     while (wake := ray.get(scheduler.next_wake.remote())) is not None and wake <= until:
         runs += ray.get(scheduler.advance_to.remote(wake))
     return runs

@@ -105,7 +105,7 @@ def run(
                     console.print(f"{step.at.isoformat()} bars: {step.bars} to {len(step.accounts)} accounts")
             for record in ray.get(desk.scheduler.advance_to.remote(clock.now())):
                 console.print(
-                    f"{record['due']} {record['task']}: {record['status']} {record['detail'] or ''}"
+                    f"{record.due.isoformat()} {record.task}: {record.status} {record.detail or ''}"
                 )
             wake = ray.get(desk.scheduler.next_wake.remote())
             wakes = [w for w in (wake, None if feed is None else feed.next_due()) if w is not None]

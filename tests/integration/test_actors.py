@@ -146,12 +146,12 @@ def test_replayed_session_end_to_end(env: Env, ray_session: Any) -> None:
         assert len(account.venue_orders) >= 3, name
         assert len(account.venue_fills) >= 2, name
         assert account.venue_positions == {}, f"{name} was flattened before the close"
-    flattens = [r for r in result.task_runs if r["task"].startswith("flatten")]
-    assert [r["status"] for r in flattens] == ["ok", "ok"]
+    flattens = [r for r in result.task_runs if r.task.startswith("flatten")]
+    assert [r.status for r in flattens] == ["ok", "ok"]
     # After the close the desk tasks run too: labels, the health check and the daily report.
-    desk = {r["task"]: r for r in result.task_runs if r["task"] in DESK_TASKS}
+    desk = {r.task: r for r in result.task_runs if r.task in DESK_TASKS}
     assert set(desk) == DESK_TASKS, result.task_runs
-    assert all(r["status"] == "ok" for r in desk.values()), desk
+    assert all(r.status == "ok" for r in desk.values()), desk
     assert result.wall_s < 60
 
 

@@ -199,8 +199,8 @@ def test_daily_snapshots_at_the_close_and_an_exit(env: Env, session: list[Replay
     assert debit[0].avg_fill_price is not None and debit[0].limit_price is not None
     assert debit[0].avg_fill_price <= debit[0].limit_price
     assert learning.entry_snapshots >= 1 and learning.complete >= 1 and learning.orphan_exits == 0
-    runs = [r for result in session for r in result.task_runs if r["task"] == "snapshot.positions"]
-    assert [r["status"] for r in runs] == ["ok", "ok"]
+    runs = [r for result in session for r in result.task_runs if r.task == "snapshot.positions"]
+    assert [r.status for r in runs] == ["ok", "ok"]
 
 
 def test_the_webhook_receives_fill_notifications(session: list[ReplayResult]) -> None:
