@@ -114,7 +114,8 @@ def _present(spec: FieldSpec, payload: Mapping[str, Any]) -> bool:
     raw: Any = payload
     for part in spec.path:
         raw = raw.get(part) if isinstance(raw, Mapping) else None
-    return raw is not None
+    # An empty list or table (no index had data, say) says nothing: not coverage.
+    return raw is not None and raw != [] and raw != {}
 
 
 def stats(ledger: Ledger, account: str | None = None, threshold: float = COVERAGE_THRESHOLD) -> LearningStats:
