@@ -2,18 +2,20 @@
 
 Failed and missed task runs (the run store shares the ledger's file), broker connectivity per
 account, quote freshness (while the market is open) and daily-snapshot freshness, positions
-of intraday accounts and orphan orders after the close, missing labels, disk space, and the
-ledger's integrity. ``raydesk health`` and the scheduled check both call it.
+of intraday accounts and orphan orders after the close, missing labels, alerts recorded as
+undelivered, disk space, and the ledger's integrity. ``raydesk health`` and the scheduled check both call it.
 """
 
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from adapters.ledger.integrity import integrity_problems
 from adapters.ledger.task_runs import SqliteRunStore
+from adapters.notify.setup import UNDELIVERED_FILE
+from adapters.notify.undelivered import SqliteUndeliveredLog
 from adapters.store import BarStore
 from cluster.tasks.common import INTRADAY_STRATEGIES, DeskPaths, account_is_intraday
 from cluster.tasks.eod import _missing_labels
@@ -32,6 +34,7 @@ from core.health.checks import (
     session_start,
     snapshot_freshness,
     task_runs,
+    undelivered_alerts,
 )
 from core.model import AccountId, OrderStatus
 from core.ports.cache import QuoteCache
@@ -89,6 +92,12 @@ def desk_health(
     if after_close:
         store = BarStore(paths.data_dir)
         findings.append(missing_labels(_missing_labels(paths, store, list(settings.data.symbols), session)))
+    undelivered = paths.state_dir / UNDELIVERED_FILE
+    if undelivered.is_file():
+        since = session_start(session).astimezone(UTC).isoformat()
+        findings.append(
+            undelivered_alerts([e.channel for e in SqliteUndeliveredLog(undelivered).entries(since)])
+        )
     usage = shutil.disk_usage(ledger_path.parent if ledger_path.parent.exists() else Path())
     findings.append(disk_space(str(ledger_path.parent), usage.free, usage.total, min_free_bytes))
     findings.append(ledger_integrity(integrity_problems(ledger_path)))

@@ -29,6 +29,7 @@ __all__ = [
     "session_start",
     "snapshot_freshness",
     "task_runs",
+    "undelivered_alerts",
 ]
 
 
@@ -155,6 +156,16 @@ def disk_space(path: str, free_bytes: int, total_bytes: int, min_free_bytes: int
     detail = f"{gib:.1f} GiB free of {total_bytes / 2**30:.1f} GiB at {path}"
     return Finding(
         "disk", free_bytes >= min_free_bytes, detail if free_bytes >= min_free_bytes else "low: " + detail
+    )
+
+
+def undelivered_alerts(channels: Sequence[str]) -> Finding:
+    """Alerts a channel could not deliver after its retries (one channel name per failure)."""
+    if not channels:
+        return Finding("notifications", True, "every alert delivered")
+    counts = {c: channels.count(c) for c in sorted(set(channels))}
+    return Finding(
+        "notifications", False, "undelivered: " + ", ".join(f"{n} by {c}" for c, n in counts.items())
     )
 
 

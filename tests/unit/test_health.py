@@ -9,11 +9,14 @@ from typer.testing import CliRunner
 
 from adapters.ledger import SqliteLedger
 from adapters.ledger.task_runs import SqliteRunStore
+from adapters.notify.setup import UNDELIVERED_FILE
+from adapters.notify.undelivered import SqliteUndeliveredLog
 from cluster.cli.main import app
 from core.clock import SimClock
 from core.health.checks import HealthReport, broker_connectivity, disk_space, quote_freshness
 from core.model import AccountId
 from core.ports.ledger import LedgerEvent
+from core.ports.notify import DeliveryResult, Notification
 from core.scheduling.runs import RunStatus, TaskRun
 
 SESSION_NOON = dt.datetime(2024, 3, 4, 17, 0, tzinfo=dt.UTC)  # Monday, 12:00 New York
@@ -61,6 +64,15 @@ strategies = ["swing_trend_following"]
         runs.record(
             TaskRun("eod.label_completion", label_due, label_due, label_due, RunStatus.FAILED, "exit 1")
         )
+        # The alert about it could not reach the webhook: recorded undelivered.
+        log = SqliteUndeliveredLog(tmp_path / "state" / UNDELIVERED_FILE)
+        note = Notification("alert", "task failed", "", label_due, None, "critical", {"alert": "task_failed"})
+        log(
+            note,
+            DeliveryResult(
+                ok=False, channel="webhook(127.0.0.1)", status="failed", attempts=3, error="refused"
+            ),
+        )
     runs.close()
     ledger.close()
     return {"RAYDESK_CONFIG": str(config)}
@@ -76,10 +88,11 @@ def test_a_failed_task_and_a_disconnected_broker_make_the_desk_unhealthy(tmp_pat
     code, out = health(tmp_path, desk(tmp_path, bad_day=True))
     assert code == 1, out
     failing = [line for line in out.splitlines() if line.startswith("FAIL")]
-    assert len(failing) == 2, out
+    assert len(failing) == 3, out
     assert "task_runs" in failing[0] and "eod.label_completion failed (2024-03-04 22:00 UTC)" in failing[0]
     assert "broker" in failing[1] and "swing: broker disconnected since 2024-03-04 17:05 UTC" in failing[1]
-    assert out.rstrip().endswith("UNHEALTHY (2 failing)")
+    assert "notifications" in failing[2] and "undelivered: 1 by webhook(127.0.0.1)" in failing[2]
+    assert out.rstrip().endswith("UNHEALTHY (3 failing)")
     assert "ok   broker                 opts: connected" in out
 
 
