@@ -8,6 +8,7 @@ rules with the configured thresholds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from adapters.notify.digest import SqliteDigestStore
@@ -21,7 +22,7 @@ from configs import Settings
 from configs.notifications import NotificationsConfig
 from core.alerts import AlertRules, DeskAlerts, Thresholds
 from core.clock import Clock
-from core.ports.notify import Notifier
+from core.ports.notify import Notifier, NotifyPreference
 
 __all__ = [
     "DIGEST_FILE",
@@ -51,14 +52,14 @@ def notifiers(config: NotificationsConfig) -> list[Notifier]:
     return out
 
 
-def build_dispatcher_from_settings(
-    settings: Settings, clock: Clock, state_dir: Path
+def build_notifications(
+    config: NotificationsConfig, preferences: Mapping[str, NotifyPreference], clock: Clock, state_dir: Path
 ) -> NotificationDispatcher:
-    """The dispatcher of ``settings.notifications`` with each account's ``notify`` preference."""
-    config = settings.notifications
+    """The dispatcher of ``config`` with the accounts' ``notify`` preferences (picklable inputs,
+    so an account actor can build its own from its spec)."""
     return NotificationDispatcher(
         notifiers(config),
-        {a.id: a.notify for a in settings.accounts},
+        preferences,
         clock,
         SqliteDigestStore(state_dir / DIGEST_FILE),
         default_preference=config.default_preference,
@@ -68,10 +69,24 @@ def build_dispatcher_from_settings(
     )
 
 
-def build_desk_alerts(settings: Settings, clock: Clock, state_dir: Path) -> DeskAlerts:
-    """Alert rules at the configured thresholds, delivering through the settings' dispatcher."""
-    t = settings.notifications.thresholds
-    rules = AlertRules(
+def alert_rules(config: NotificationsConfig) -> AlertRules:
+    """Alert rules at the configured thresholds."""
+    t = config.thresholds
+    return AlertRules(
         Thresholds(t.sessions_without_trade, t.negative_credits_per_day, t.retry_rate, t.learning_coverage)
     )
-    return DeskAlerts(rules, build_dispatcher_from_settings(settings, clock, state_dir))
+
+
+def build_dispatcher_from_settings(
+    settings: Settings, clock: Clock, state_dir: Path
+) -> NotificationDispatcher:
+    """The dispatcher of ``settings.notifications`` with each account's ``notify`` preference."""
+    preferences = {a.id: a.notify for a in settings.accounts}
+    return build_notifications(settings.notifications, preferences, clock, state_dir)
+
+
+def build_desk_alerts(settings: Settings, clock: Clock, state_dir: Path) -> DeskAlerts:
+    """Alert rules at the configured thresholds, delivering through the settings' dispatcher."""
+    return DeskAlerts(
+        alert_rules(settings.notifications), build_dispatcher_from_settings(settings, clock, state_dir)
+    )
