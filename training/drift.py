@@ -127,8 +127,9 @@ def check_drift(
     ``reference_bars`` for ``model``."""
     scorer = ScoreModel.from_bytes(artifact)
     label = LabelConfig(**model.params["label"]) if model.params.get("label") else None
-    ref = build_dataset(reference_bars, model.strategy, label)
-    live = build_dataset(live_bars, model.strategy, label)
+    base = model.params.get("base_strategy") or model.strategy
+    ref = build_dataset(reference_bars, base, label)
+    live = build_dataset(live_bars, base, label)
     if live_from is not None:
         live = live.filter(pl.col("ts") >= live_from)
     values = {f: psi(_column(ref, f), _column(live, f)) for f in scorer.features}

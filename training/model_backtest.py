@@ -49,13 +49,14 @@ def model_bars(
     less the features' warm-up; pass ``since=start`` to ``backtest_model``)."""
     source: dict[str, Any] = model.params.get("source") or {}
     # From ``start``, plus the sessions the features need to warm up (about 7 days per 5 sessions).
-    warm = timedelta(days=warmup_sessions(model.strategy) * 7 // 5 + 10)
+    base = model.params.get("base_strategy") or model.strategy
+    warm = timedelta(days=warmup_sessions(base) * 7 // 5 + 10)
     first = start - warm if start else to_new_york(model.data_window[0]).date()
     last = end or to_new_york(model.data_window[1]).date()
     chosen = symbols or list(model.params.get("symbols") or [])
     synthetic = source.get("kind") == "synthetic"
     bars, _ = read_training_bars(
-        model.strategy,
+        base,
         chosen,
         first,
         last,
@@ -78,9 +79,11 @@ def backtest_model(
     """Score ``bars`` with the model, trade its configured strategy, check the gates (module docstring)."""
     scorer = ScoreModel.from_bytes(artifact)
     label = LabelConfig(**model.params["label"]) if model.params.get("label") else None
-    dataset = build_dataset(bars, model.strategy, label)
+    dataset = build_dataset(bars, model.params.get("base_strategy") or model.strategy, label)
     frame = dataset.with_columns(pl.Series("score", scorer.predict(dataset)).fill_nan(None))
-    strategy = make_configured_strategy(model.strategy, model.params.get("strategy"))
+    strategy = make_configured_strategy(
+        model.params.get("base_strategy") or model.strategy, model.params.get("strategy")
+    )
     cfg = config or BacktestConfig(slippage=1e-4, close_at_end=True)
     n_symbols = frame["symbol"].n_unique()
     if (model.params.get("source") or {}).get("timeframe") == "1d":

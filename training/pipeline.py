@@ -49,6 +49,7 @@ from training.dataset import (
 from training.gates import GateConfig, GateReport, evaluate_gates, per_period_sharpe_variance
 from training.metrics import BacktestMetrics
 from training.model import ModelParams, ScoreModel
+from training.per_symbol import SymbolChoice, choose_per_symbol, symbol_strategy
 from training.registry import ModelRegistry, ModelVersion
 from training.splits import Fold, split_indices, walk_forward_folds
 from training.trainable import SkippedFold, TrialData, rules_only, strategy_params
@@ -155,6 +156,7 @@ class TrainingOutcome:
     source: BarSource | None = None
     n_trials_counted: int = 0
     skipped: tuple[SkippedFold, ...] = ()
+    per_symbol: tuple[SymbolChoice, ...] = ()
 
     @property
     def n_trials(self) -> int:
@@ -301,7 +303,9 @@ def train_and_promote(
     _layout_check(data, baseline_result, options.gates, out)
     trials = run_tuner(data, options.tune, daily=source.timeframe == "1d", log=out.print)
     counted = registry.count_trials(strategy, window_key(data, source), len(trials))
-    candidates = [t for t in trials if t.oos is not None and t.error is None]
+    candidates = [
+        t for t in trials if t.oos is not None and t.error is None and not t.config.get("per_symbol")
+    ]
     best = max(candidates, key=lambda t: (_oos_sharpe(t), -t.index)) if candidates else None
     baseline = baseline_result.metrics.sharpe if options.baseline and baseline_result else None
     report: GateReport | None = None
@@ -313,11 +317,27 @@ def train_and_promote(
         report = evaluate_gates(metrics, counted, variance, best.oos["oos_returns"], options.gates)
         version = _register(registry, data, source, best, report, options)
         if report.passed:
-            if promote is None:
-                registry.promote(strategy, version.version)
-            else:
-                promote(registry, strategy, version.version)
+            _promote(registry, strategy, version.version, promote)
             promoted = True
+    choices: tuple[SymbolChoice, ...] = ()
+    own = [t for t in trials if t.oos is not None and t.error is None and t.config.get("per_symbol")]
+    if best is not None and own:
+        mine = max(own, key=lambda t: (_oos_sharpe(t), -t.index))
+        variance = _one_horizon_variance(trials, _metrics(best.oos["oos_metrics"]))  # type: ignore[index]
+
+        def register_symbol(
+            symbol: str, model: ScoreModel, gates: GateReport, extra: dict[str, Any]
+        ) -> ModelVersion:
+            return _register_symbol(registry, data, source, symbol, model, gates, extra, options)
+
+        def promote_symbol(name: str, number: str) -> None:
+            _promote(registry, name, number, promote)
+
+        choices = tuple(
+            choose_per_symbol(
+                data, best, mine, counted, variance, options.gates, register_symbol, promote_symbol
+            )
+        )
     outcome = TrainingOutcome(
         strategy,
         tuple(trials),
@@ -330,9 +350,58 @@ def train_and_promote(
         source,
         counted,
         data.skipped,
+        choices,
     )
     print_summary(outcome, out)
     return outcome
+
+
+def _promote(
+    registry: ModelRegistry,
+    strategy: str,
+    version: str,
+    promote: Callable[[ModelRegistry, str, str], object] | None,
+) -> None:
+    if promote is None:
+        registry.promote(strategy, version)
+    else:
+        promote(registry, strategy, version)
+
+
+def _register_symbol(
+    registry: ModelRegistry,
+    data: TrialData,
+    source: BarSource,
+    symbol: str,
+    model: ScoreModel,
+    report: GateReport,
+    extra: dict[str, Any],
+    options: TrainingOptions,
+) -> ModelVersion:
+    ts = data.dataset.filter(pl.col("symbol") == symbol)["ts"]
+    metrics = extra.pop("metrics")
+    lineage = {
+        "base_strategy": data.strategy,
+        "model": model.metadata()["params"],
+        "strategy": extra.pop("strategy"),
+        "label": _slots(options.label),
+        "folds": [_fold_dict(f) for f in data.folds],
+        "symbols": [symbol],
+        "source": source.lineage(),
+        "n_trials": report.deflated.n_trials,
+        "per_symbol": extra,
+    }
+    return registry.register(
+        symbol_strategy(data.strategy, symbol),
+        model.to_bytes(),
+        metrics=metrics,
+        features=list(model.features),
+        feature_hash=model.feature_hash,
+        data_window=(_dt(ts.min()), _dt(ts.max())),
+        params=lineage,
+        code_version=code_version(),
+        gate_report=report.to_dict(),
+    )
 
 
 def _layout_check(data: TrialData, rules: Any, gates: GateConfig, console: Console) -> None:
@@ -453,6 +522,17 @@ def print_summary(outcome: TrainingOutcome, console: Console) -> None:
             g.name, f"{g.value:.4g}", g.op, f"{g.threshold:.4g}", "yes" if g.passed else "[red]no[/red]"
         )
     console.print(gates)
+    if outcome.per_symbol:
+        table = Table(title="per symbol vs pooled (out of sample)")
+        for col in ("symbol", "pooled sharpe", "own sharpe", "own gates", "serves", "version"):
+            table.add_column(col)
+        for c in outcome.per_symbol:
+            passed = "-" if c.report is None else ("pass" if c.report.passed else ", ".join(c.report.failed))
+            version = c.version.version if c.version else "-"
+            table.add_row(
+                c.symbol, f"{c.pooled_sharpe:.2f}", f"{c.own_sharpe:.2f}", passed, c.winner, version
+            )
+        console.print(table)
     baseline = "n/a" if outcome.rules_only_sharpe is None else f"{outcome.rules_only_sharpe:.2f}"
     version = outcome.version.version if outcome.version else "-"
     verdict = "promoted" if outcome.promoted else "registered, not promoted"

@@ -14,7 +14,8 @@ returns behind them (for the deflated Sharpe). Each report lists the fold models
 so the registry can relate the promoted refit to the fold models that produced the evidence.
 
 Config keys that name a field of the strategy (``score_threshold``, ``adx_min``, ``stop_atr``,
-``entry_z`` ...) configure the strategy; the rest configure LightGBM (``ModelParams``).
+``entry_z`` ...) configure the strategy; ``per_symbol`` trains one model per symbol per fold
+instead of one pooled model; the rest configure LightGBM (``ModelParams``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class WalkForwardResult:
 
     folds: tuple[BacktestResult, ...]
     pooled: BacktestResult
+    signals: pl.DataFrame
 
     @property
     def returns(self) -> list[float]:
@@ -153,9 +155,8 @@ def walk_forward(
     hits = seen = 0
     for fold in folds:
         train, test = split_indices(frame, fold, data.embargo)
-        model = ScoreModel.train(frame[train], data.features, data.feature_set, params)
         scores = np.full(frame.height, np.nan)
-        scores[test] = model.predict(frame[test])
+        models = _fold_models(data, train, test, params, bool(config.get("per_symbol")), scores)
         labels = frame["label"][test].cast(pl.Float64).to_numpy()
         known = ~np.isnan(labels)
         hits += int(np.sum((scores[test][known] >= 0.5) == (labels[known] == 1)))
@@ -168,7 +169,7 @@ def walk_forward(
         last = fold is data.folds[-1]
         pooled = simulate(pl.concat(pieces), data.backtest, strategy.name) if last else None
         if on_fold is not None:
-            shas.append(hashlib.sha256(model.to_bytes()).hexdigest())
+            shas.append(hashlib.sha256(b"".join(m.to_bytes() for m in models)).hexdigest())
             periods.append(result.metrics.n_periods)
             report = {
                 **_fold_report(fold, result, fold_sharpes),
@@ -178,9 +179,40 @@ def walk_forward(
             if pooled is not None:
                 report |= {**pooled_report(pooled), "oos_hit_rate": hits / seen if seen else None}
             on_fold(fold.index, report)
+    signals = pl.concat(pieces)
     if pooled is None:
-        pooled = simulate(pl.concat(pieces), data.backtest, strategy.name)
-    return WalkForwardResult(tuple(fold_results), pooled)
+        pooled = simulate(signals, data.backtest, strategy.name)
+    return WalkForwardResult(tuple(fold_results), pooled, signals)
+
+
+def _fold_models(
+    data: TrialData,
+    train: np.ndarray[Any, Any],
+    test: np.ndarray[Any, Any],
+    params: ModelParams,
+    per_symbol: bool,
+    scores: np.ndarray[Any, Any],
+) -> list[ScoreModel]:
+    """Train the fold's model (one per symbol with ``per_symbol``) and fill the test rows' scores.
+
+    A symbol whose training rows hold one label class gets no model: its test rows stay unscored
+    (the strategy does not enter without a score)."""
+    frame = data.dataset
+    if not per_symbol:
+        model = ScoreModel.train(frame[train], data.features, data.feature_set, params)
+        scores[test] = model.predict(frame[test])
+        return [model]
+    symbols = frame["symbol"].to_numpy()
+    models = []
+    for symbol in sorted(set(symbols[test])):
+        own_train, own_test = train[symbols[train] == symbol], test[symbols[test] == symbol]
+        labels = frame["label"][own_train].drop_nulls()
+        if labels.n_unique() < 2:
+            continue
+        model = ScoreModel.train(frame[own_train], data.features, data.feature_set, params)
+        scores[own_test] = model.predict(frame[own_test])
+        models.append(model)
+    return models
 
 
 def rules_only(data: TrialData, config: dict[str, Any] | None = None) -> BacktestResult:

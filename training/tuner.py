@@ -114,7 +114,11 @@ def search_space(strategy: str, daily: bool) -> dict[str, Domain]:
         "score_threshold": Uniform(0.0, 0.08),
     }
     if strategy == "swing_trend_following":
-        space |= {"adx_min": Uniform(10.0, 30.0), "stop_atr": Uniform(1.5, 4.0), "target_atr": Uniform(1.0, 4.0)}
+        space |= {
+            "adx_min": Uniform(10.0, 30.0),
+            "stop_atr": Uniform(1.5, 4.0),
+            "target_atr": Uniform(1.0, 4.0),
+        }
     elif strategy == "intraday_mean_reversion":
         space |= {"model_entry_z": Uniform(0.5, 1.5), "stop_atr": Uniform(2.0, 4.0)}
     return space
@@ -150,7 +154,8 @@ class TuneOptions:
     """How one tuning run goes.
 
     ``configs`` replaces the sampled configurations; ``extra`` keys are added to each one.
-    ``halving=False`` runs every trial over every fold. ``stop_after_trials`` interrupts the
+    ``halving=False`` runs every trial over every fold. ``per_symbol`` runs each configuration
+    pooled and per symbol (``training.per_symbol``); halving keeps the best of each kind. ``stop_after_trials`` interrupts the
     run like Ctrl+C once that many trials of a rung ended (then run it again to resume).
     """
 
@@ -165,6 +170,7 @@ class TuneOptions:
     configs: tuple[dict[str, Any], ...] | None = None
     stop_after_trials: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    per_symbol: bool = False
 
     @property
     def path(self) -> Path:
@@ -172,8 +178,14 @@ class TuneOptions:
 
     def trial_configs(self, data: TrialData, daily: bool) -> tuple[dict[str, Any], ...]:
         if self.configs is not None:
-            return tuple({"seed": self.seed, **c, **self.extra} for c in self.configs)
-        return sample_configs(search_space(data.strategy, daily), self.num_samples, self.seed, self.extra)
+            configs = tuple({"seed": self.seed, **c, **self.extra} for c in self.configs)
+        else:
+            configs = sample_configs(
+                search_space(data.strategy, daily), self.num_samples, self.seed, self.extra
+            )
+        if self.per_symbol:  # each configuration pooled and per symbol, in the same run
+            configs = tuple({**c, "per_symbol": kind} for c in configs for kind in (False, True))
+        return configs
 
 
 @dataclass(frozen=True)
@@ -232,13 +244,28 @@ def run_tuner(
             if log is not None:
                 log(f"{ran}: done")
             break
-        keep = max(1, math.ceil(len(alive) / options.reduction_factor))
-        alive = sorted(sorted(ok, key=lambda i: (-results[i].sharpe, i))[:keep])
+        alive = _survivors(alive, ok, results, configs, options.reduction_factor)
         if log is not None:
             log(f"{ran}: keep {', '.join(f't{i:03d}' for i in alive) or 'none'}")
         if not alive:
             break
     return [latest[i] for i in sorted(latest)]
+
+
+def _survivors(
+    alive: list[int],
+    ok: list[int],
+    results: dict[int, TrialSummary],
+    configs: tuple[dict[str, Any], ...],
+    factor: int,
+) -> list[int]:
+    """The best ``1/factor`` of each kind (pooled, per-symbol) by (rung metric desc, index)."""
+    keep: list[int] = []
+    for kind in (False, True):
+        group = [i for i in alive if bool(configs[i].get("per_symbol")) == kind]
+        ranked = sorted((i for i in ok if i in group), key=lambda i: (-results[i].sharpe, i))
+        keep += ranked[: max(1, math.ceil(len(group) / factor))] if group else []
+    return sorted(keep)
 
 
 def _run_rung(

@@ -108,6 +108,12 @@ def train(
     ),
     name: Annotated[str | None, typer.Option(help="Run name (default: strategy_start_end).")] = None,
     num_cpus: Annotated[int | None, typer.Option(help="CPUs of a local Ray (default: all).")] = None,
+    per_symbol: Annotated[
+        bool,
+        typer.Option(
+            "--per-symbol", help="Also train one model per symbol; promote it where it beats the pooled one."
+        ),
+    ] = False,
 ) -> None:
     """Tune a strategy's model walk-forward, check the gates, register it; promote if it passes."""
     console = Console(soft_wrap=True)
@@ -140,7 +146,7 @@ def train(
         train_sessions=train_sessions,
         test_sessions=test_sessions,
         backtest=BacktestConfig(slippage=slippage, close_at_end=True),
-        tune=TuneOptions(storage_path=tune_dir.resolve(), name=run, seed=seed),
+        tune=TuneOptions(storage_path=tune_dir.resolve(), name=run, seed=seed, per_symbol=per_symbol),
         data_dir=None if synthetic else root,
         synthetic=synthetic,
         seed=seed,
