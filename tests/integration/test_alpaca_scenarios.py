@@ -9,6 +9,7 @@ in pages, and keys Alpaca refuses.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from pydantic import SecretStr
 from adapters.brokers.alpaca.config import AlpacaSettings
 from adapters.brokers.alpaca.data import AlpacaMarketData
 from adapters.brokers.alpaca.execution import AlpacaExecution
-from adapters.brokers.alpaca.rest import data_client
+from adapters.brokers.alpaca.rest import data_client, trading_client
 from adapters.brokers.factory import BrokerContext, open_clients
 from adapters.market.synthetic import SyntheticMarket, SyntheticMarketConfig
 from configs.accounts import AccountConfig
@@ -168,6 +169,20 @@ def test_a_dropped_trade_socket_loses_no_fill(rig: Venue) -> None:
     assert adapter.resyncs == 2 and adapter.stream.connects == 2
     waits = adapter.stream.waits
     assert len(waits) >= 2 and max(waits) <= 0.5 and waits[1] > waits[0] / 2  # backs off, bounded
+
+
+def test_a_trade_stream_that_never_comes_up_fails_start_up_and_leaves_no_thread(rig: Venue) -> None:
+    handle = driver_of(rig).handle
+    handle.refuse_streams(True)
+    settings = AlpacaSettings.from_credentials(
+        str(rig.account_id), handle.credentials.alpaca, environ={}, ready_timeout=0.5, backoff_initial=0.05
+    )
+    threads = threading.active_count()
+    adapter = AlpacaExecution(trading_client(settings), settings, rig.account_id, driver_of(rig).clock)
+    with pytest.raises(BrokerUnavailable, match=r"not ready within 0\.5 s .*429"):
+        adapter.start()
+    assert threading.active_count() == threads
+    handle.refuse_streams(False)
 
 
 def test_one_trade_stream_per_account(rig: Venue) -> None:

@@ -108,6 +108,7 @@ class AlpacaExecution:
         deadline = time.monotonic() + self._settings.ready_timeout
         while not self.ready:
             if time.monotonic() > deadline:
+                self.stream.close()
                 raise BrokerUnavailable(
                     f"Alpaca trade stream of {self._account_id} not ready within "
                     f"{self._settings.ready_timeout} s ({self.stream.last_error or 'no answer'})"

@@ -38,5 +38,9 @@ def open_clients(context: BrokerContext) -> BrokerClients:
         context.clock,
         in_session=lambda: calendar.is_open(context.clock.now()),
     )
-    execution.start()
+    try:
+        execution.start()
+    except BaseException:
+        data.close()
+        raise
     return BrokerClients(execution, data, closers=(data.close, execution.close))
