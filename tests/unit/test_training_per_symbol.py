@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from adapters.market.synthetic import SyntheticMarketConfig, generate_bars
 from adapters.store import BarStore
 from core.clock import SimClock
-from training.gates import GateConfig
+from training.gates import GateConfig, GateReport
+from training.model import ScoreModel
 from training.per_symbol import choose_per_symbol, symbol_strategy
 from training.pipeline import TrainingOptions, _register_symbol, prepare
-from training.registry import ModelRegistry
+from training.registry import ModelRegistry, ModelVersion
 from training.trainable import walk_forward
 from training.tuner import TrialSummary
 
@@ -45,7 +47,7 @@ def test_per_symbol_models_win_only_where_they_beat_the_pooled_one(tmp_path: Pat
     own = TrialSummary(1, {**CONFIG, "per_symbol": True}, 3, 0.0, {}, None)
     registry = ModelRegistry(tmp_path / "models", SimClock(datetime(2025, 3, 1, tzinfo=UTC)))
 
-    def register(symbol, model, report, extra):  # type: ignore[no-untyped-def]
+    def register(symbol: str, model: ScoreModel, report: GateReport, extra: dict[str, Any]) -> ModelVersion:
         return _register_symbol(registry, data, source, symbol, model, report, extra, options)
 
     choices = choose_per_symbol(
