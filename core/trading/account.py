@@ -472,16 +472,10 @@ class AccountService:
             self.publish_failures += 1
 
     def _restore_outbox(self) -> None:
-        if self.outbox.started:
-            return
-        try:
-            previous = self._board.get_account_state(self.account_id)
-        except TemporaryError:
-            previous = None
-        seq = previous.get("ledger_seq") if previous else None
-        if isinstance(seq, int) and seq >= 0:
-            self.outbox.skip_to(seq)
-        else:
+        # The cursor is the one record of what was published. Without one (a first start)
+        # the outbox begins after what the ledger holds: nothing of it is news. (The state
+        # board's old ``ledger_seq`` is no guide: it may come from another ledger.)
+        if not self.outbox.started:
             self.outbox.skip_to_end()
 
 

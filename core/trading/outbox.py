@@ -42,9 +42,6 @@ class LedgerOutbox:
         """Whether the cursor holds a position (else the first start decides where to begin)."""
         return CURSOR_KEY in self._cursor
 
-    def skip_to(self, seq: int) -> None:
-        self._cursor[CURSOR_KEY] = seq
-
     def skip_to_end(self) -> int:
         """Move past every recorded event without publishing (a first start with no cursor)."""
         seq = self.seq

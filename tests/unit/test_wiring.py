@@ -23,7 +23,7 @@ from configs.accounts import AccountConfig, RiskLimits
 from core.calendar import MarketCalendar
 from core.clock import SimClock
 from core.errors import ConfigError
-from core.messages import BarEvent, event_seq, seq_instant
+from core.messages import BarEvent, BarProcessed, FillsRecorded, LedgerRecorded, event_seq, seq_instant
 from core.model import Money
 from core.scheduling import Occurrence, SkipTask, default_schedule
 from core.trading.schedule import account_handlers
@@ -190,3 +190,24 @@ def test_schedule_handlers_fan_out() -> None:
     assert calls == [("scheduled_flatten", ("flatten.2", due))]
     with pytest.raises(SkipTask):
         handlers["trading_cycle"](Occurrence(specs["trading_cycle"], due, SESSION))
+
+
+def test_a_subscriber_attached_to_the_kernel_bus_sees_bars_fills_and_ledger_events(
+    tmp_path: Path, data_dir: Path, redis_url: str
+) -> None:
+    bars = SessionBars(BarStore(data_dir), SESSION, SYMBOLS)
+    quotes = RedisQuoteCache(client_from_url(redis_url), SimClock(bars.instants[0]))
+    kernel = open_kernel(_spec(tmp_path, data_dir, redis_url))
+    seen: dict[type, list[Any]] = {BarProcessed: [], FillsRecorded: [], LedgerRecorded: []}
+    for kind, got in seen.items():
+        kernel.bus.subscribe(kind, got.append)
+    kernel.start()
+    _replay(kernel, bars, quotes, bars.instants[:120])
+    audit = kernel.audit()
+    kernel.close()
+    processed = seen[BarProcessed]
+    assert len(processed) == 120 and sum(m.submitted for m in processed) == len(audit.venue_orders)
+    fills = [f for m in seen[FillsRecorded] for f in m.fill_ids]
+    assert sorted(fills) == audit.ledger_fills, "every fill once, after its ledger commit"
+    kinds = {m.kind for m in seen[LedgerRecorded]}
+    assert {"fill", "trading.recovered"} <= kinds
