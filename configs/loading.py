@@ -63,7 +63,8 @@ def _describe_one(err: ErrorDetails, ctx: LoadContext, kwargs: Mapping[str, Any]
     path = ".".join(str(p) for p in loc) or "(settings)"
     origin = ctx.origin(loc, kwargs)
     if err["type"] == "missing":
-        return f"{path}: required field is missing (in {origin})"
+        # The field is absent, so name where its table came from.
+        return f"{path}: required field is missing (in {ctx.origin(loc[:-1], kwargs) if loc else origin})"
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         # A misspelt key is the likeliest place for a secret under a wrong name.
