@@ -90,7 +90,7 @@ def default_layout(strategy: str) -> Layout:
     """Minute bars: 5 folds of 8 test sessions after 20 train. Daily bars (after the features'
     200-session warm-up): 30-session test blocks, as many as fit, each trained on every session
     before it (anchored, at least 60) with a 1-session embargo (purging already drops the rows
-    whose 5-session labels reach into the test block); a 2-year window gives 7 folds, 210 test
+    whose 5-session labels reach into the test block); a 2-year window gives 8 folds, 240 test
     sessions: enough out-of-sample trades for the gates."""
     if timeframe_of(strategy) == "1m":
         return Layout(5, 20, 8, 1)
