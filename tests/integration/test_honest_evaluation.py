@@ -22,6 +22,8 @@ from training.pipeline import TrainingOptions, TrainingOutcome, train_and_promot
 from training.registry import ModelRegistry
 from training.tuner import TuneOptions
 
+pytestmark = pytest.mark.slow  # several Tune runs
+
 SYMBOLS = ["SYNA", "SYNB", "SYNC"]
 START, END = date(2025, 1, 2), date(2025, 3, 14)
 NOISE_SEEDS = (11, 12, 13, 14, 15)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 
 from adapters.market.synthetic import SyntheticMarketConfig, daily_bars, generate_bars
@@ -19,6 +20,8 @@ from core.clock import SimClock
 from training.pipeline import TrainingOptions, TrainingOutcome, train_and_promote
 from training.registry import ModelRegistry
 from training.tuner import TuneOptions
+
+pytestmark = pytest.mark.slow  # several Tune runs
 
 SWING = "swing_trend_following"
 SYMBOLS = ["SYNA", "SYNB", "SYNC"]
