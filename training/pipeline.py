@@ -312,6 +312,7 @@ def train_and_promote(
     report: GateReport | None = None
     version: ModelVersion | None = None
     promoted = False
+    variance = 0.0
     if best is not None and best.oos is not None:
         metrics = _metrics(best.oos["oos_metrics"])
         variance = _one_horizon_variance(trials, metrics)
@@ -324,7 +325,6 @@ def train_and_promote(
     own = [t for t in trials if t.oos is not None and t.error is None and t.config.get("per_symbol")]
     if best is not None and own:
         mine = max(own, key=lambda t: (_oos_sharpe(t), -t.index))
-        variance = _one_horizon_variance(trials, _metrics(best.oos["oos_metrics"]))  # type: ignore[index]
 
         def register_symbol(
             symbol: str, model: ScoreModel, gates: GateReport, extra: dict[str, Any]
