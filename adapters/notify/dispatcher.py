@@ -84,7 +84,9 @@ class NotificationDispatcher:
             results.append(self._flush(self._desk_entries, None, period))
         return results
 
-    def flush_digest(self, account_id: str | None = None, period: NotifyPreference = "daily") -> DeliveryResult:
+    def flush_digest(
+        self, account_id: str | None = None, period: NotifyPreference = "daily"
+    ) -> DeliveryResult:
         """Send the queued digest (one account's, or every account's) as one message.
 
         Entries are removed once any notifier delivered it; if none did they stay for the next
