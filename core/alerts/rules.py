@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.alerts.events import DeskEvent, alert, event_alerts
+from core.calendar import to_new_york
 from core.ports.notify import Notification
 
 __all__ = ["AlertRules", "Thresholds"]
@@ -57,7 +58,7 @@ class AlertRules:
 
     def on_event(self, event: DeskEvent) -> list[Notification]:
         """The alerts ``event`` raises, alone or by crossing a threshold."""
-        state = self._state(event.account_id or "desk", event.ts.date())
+        state = self._state(event.account_id or "desk", to_new_york(event.ts).date())
         out = [n for n in event_alerts(event) if self._news(state, n)]
         p = event.payload
         if event.kind == "fill":
