@@ -261,6 +261,7 @@ def drift_check(
     *,
     strategies: Sequence[str] | None = None,
     live_sessions: int = 20,
+    options: TrainingOptions | None = None,
 ) -> tuple[str, RetrainHandle | None]:
     """The nightly model check's drift half (``training.drift``): each promoted model's live
     feature PSI and hit rate over the last ``live_sessions`` sessions against its training
@@ -297,7 +298,6 @@ def drift_check(
             fields={r.strategy: r.line() for r in drifted},
         )
     )
-    handle = nightly_retrain(
-        settings, paths, clock, calendar, session, strategies=[r.strategy for r in drifted]
-    )
+    drifting = [r.strategy for r in drifted]
+    handle = nightly_retrain(settings, paths, clock, calendar, session, strategies=drifting, options=options)
     return f"{detail}; {handle.detail}", handle
