@@ -148,6 +148,8 @@ def spawn_account(spec: AccountSpec, *, detached: bool = True, namespace: str = 
     }
     if detached:
         options["lifetime"] = "detached"
+    if spec.account.resources:  # placement on a cluster; Ray restarts it on any node offering them
+        options["resources"] = dict(spec.account.resources)
     return AccountActor.options(**options).remote(spec)
 
 

@@ -87,6 +87,10 @@ class AccountConfig(Strict):
     bankroll: Decimal = Field(
         default=Decimal("100000"), gt=0, description="Capital the account's sizing is based on."
     )
+    resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="Custom Ray resources the account's actor needs (places it on the nodes that offer them).",
+    )
 
     @field_validator("mode")
     @classmethod
