@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from actors import NAMESPACE, account_actor_name
 from adapters.account.spec import AccountSpec
 from adapters.account.wiring import VenueServer, open_kernel
+from adapters.metrics.ray_metrics import RayMetrics
 from core.errors import ConfigError, TemporaryError
 from core.messages import BarEvent, DailyFigures
 from core.ports.scorer import Scorer
@@ -55,7 +56,9 @@ class _AccountActor:
         # account's SQLite handles belong to the thread that opened them: one thread does it all.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="account")
         scorer = make_scorer(spec.scorer, spec.scorer_token)
-        self.kernel: AccountKernel = self._run(open_kernel, spec, scorer, venue_server(spec.venue))
+        self.kernel: AccountKernel = self._run(
+            open_kernel, spec, scorer, venue_server(spec.venue), RayMetrics()
+        )
         self._run(self._start)
         # Everything built so far (Ray, polars, the account) lives as long as the process: out
         # of the collector's sight, a full collection mid-cycle takes ~1 ms instead of ~90 ms.

@@ -20,10 +20,10 @@ from typing import Any
 
 from actors.market_data import MarketStep
 from actors.scheduler import wait_alive
-from adapters.account.notify import NotifyTargets
 from cluster.runtime import connect
 from cluster.supervisor import Desk, Supervisor
 from configs import Settings
+from configs.notifications import NotificationsConfig
 from core.calendar import MarketCalendar
 from core.scheduling.runs import TaskRun
 from core.trading.options import OptionsSpec
@@ -71,7 +71,7 @@ def replay_session(
     keep_actors: bool = False,
     keep_steps: bool = False,
     options: OptionsSpec | None = None,
-    notify: NotifyTargets | None = None,
+    notify: NotificationsConfig | None = None,
     venue: str = "sim",
 ) -> ReplayResult:
     """Replay ``session`` (bars from ``settings.data.data_dir``) through the account actors."""

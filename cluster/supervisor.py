@@ -20,7 +20,6 @@ from actors import NAMESPACE, SCHEDULER_NAME, account_actor_name, market_data_ac
 from actors.account import spawn_account
 from actors.market_data import spawn_market_data
 from actors.scheduler import spawn_scheduler
-from adapters.account.notify import NotifyTargets
 from adapters.account.spec import AccountSpec
 from adapters.brokers.factory import check_broker
 from adapters.cache import EmbeddedRedis
@@ -29,6 +28,7 @@ from cluster.synthetic import synthetic_config
 from cluster.tasks import DeskPaths
 from cluster.tasks.handlers import desk_handlers
 from configs import Settings
+from configs.notifications import NotificationsConfig
 from core.errors import ConfigError
 from core.trading.options import OptionsSpec
 
@@ -77,7 +77,7 @@ class Supervisor:
         scorer: str | None = None,
         crash_after_submits: Mapping[str, int] | None = None,
         options: OptionsSpec | None = None,
-        notify: NotifyTargets | None = None,
+        notify: NotificationsConfig | None = None,
         venue: str = "sim",
         detached: bool = True,
         namespace: str = NAMESPACE,
@@ -94,7 +94,7 @@ class Supervisor:
         self.scorer = scorer
         self.crash_after_submits = dict(crash_after_submits or {})
         self.options = options or OptionsSpec()
-        self.notify = notify if notify is not None else NotifyTargets.from_settings(settings)
+        self.notify = notify if notify is not None else settings.notifications
         self.venue = venue
         self.detached = detached
         self.namespace = namespace
@@ -156,6 +156,7 @@ class Supervisor:
                 market=market,
                 options=self.options,
                 notify=self.notify,
+                index_symbols=tuple(self.settings.data.index_symbols),
                 preferences=preferences,
                 venue=self.venue,
                 universe_file=self.desk_paths.state_dir / UNIVERSE_FILE,

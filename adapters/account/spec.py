@@ -12,10 +12,10 @@ from typing import Final
 
 from pydantic import SecretStr
 
-from adapters.account.notify import NotifyTargets
 from adapters.market.synthetic import SyntheticMarketConfig
 from configs.accounts import AccountConfig
 from configs.accounts import RiskLimits as ConfigRiskLimits
+from configs.notifications import NotificationsConfig
 from core.model import Money
 from core.risk import RiskLimits
 from core.trading.config import AccountRuntimeConfig
@@ -34,8 +34,9 @@ class AccountSpec:
     (``scorer_token`` its bearer token), ``"serve"`` for the Serve app's handle, or ``None`` for
     rules only. ``market``: the synthetic
     market behind the stored bars (the option chains of a ``trident`` account are priced off
-    it); ``options``: how the Trident trades; ``notify``: where notifications go (``None``:
-    nowhere); ``preferences``: every account's notify preference. ``venue``: ``sim`` (the
+    it); ``options``: how the Trident trades; ``notify``: the desk's notification settings
+    (channels, routing, alert thresholds; ``None``: nowhere); ``index_symbols``: the indexes whose
+    stored daily bars give snapshots their market context; ``preferences``: every account's notify preference. ``venue``: ``sim`` (the
     simulated exchange's own clients) or a broker simulator's ``--venue`` name
     (``simulators.SIMULATED_VENUES``) serving the same durable exchange over the broker's wire
     protocol, the account trading through that broker's adapter. ``ledger_path``: the ledger's
@@ -59,7 +60,8 @@ class AccountSpec:
     timeframes: dict[str, str] = field(default_factory=dict)
     market: SyntheticMarketConfig | None = None
     options: OptionsSpec = field(default_factory=OptionsSpec)
-    notify: NotifyTargets | None = None
+    notify: NotificationsConfig | None = None
+    index_symbols: tuple[str, ...] = ()
     preferences: dict[str, str] = field(default_factory=dict)
     venue: str = "sim"
     universe_file: Path | None = None

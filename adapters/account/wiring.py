@@ -25,7 +25,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import polars as pl
 
-from adapters.account.notify import BackgroundNotify, build_dispatcher
+from adapters.account.notify import BackgroundNotify
 from adapters.account.spec import AccountSpec, core_risk_limits, runtime_config
 from adapters.brokers.factory import BrokerClients, BrokerContext, open_clients
 from adapters.brokers.sim.factory import VENUE_FILE, open_venue
@@ -43,10 +43,14 @@ from adapters.ledger.postgres import open_ledger
 from adapters.market.synthetic.data import SyntheticMarketData
 from adapters.market.synthetic.market import SyntheticMarket
 from adapters.market.synthetic.options import ChainConfig
+from adapters.notify.setup import alert_rules, build_notifications
 from adapters.store import BarStore
 from adapters.store.earnings import load_earnings
+from adapters.store.market_context import snapshot_providers
 from adapters.store.universe import read_universe_file
 from configs.accounts import BrokerCredentials
+from configs.notifications import NotificationsConfig
+from core.alerts import DeskAlerts
 from core.calendar import MarketCalendar
 from core.clock import Clock, LiveClock, SimClock
 from core.earnings import EarningsCalendar
@@ -54,8 +58,11 @@ from core.errors import ConfigError
 from core.execution import Reconciler
 from core.learning import SnapshotService
 from core.messages import FillsRecorded, LedgerRecorded
+from core.metrics.trading import TradingMetrics
 from core.model import AccountId
+from core.ports.ledger import Ledger
 from core.ports.market_data import MarketData
+from core.ports.metrics import Metrics
 from core.ports.scorer import Scorer
 from core.risk import RiskEngine
 from core.strategies import make_strategy
@@ -128,18 +135,38 @@ def _served(spec: AccountSpec, clock: Clock, serve: VenueServer) -> BrokerClient
 
 
 def open_kernel(
-    spec: AccountSpec, scorer: Scorer | None = None, serve: VenueServer | None = None
+    spec: AccountSpec,
+    scorer: Scorer | None = None,
+    serve: VenueServer | None = None,
+    metrics: Metrics | None = None,
 ) -> AccountKernel:
     """Wire the account of ``spec`` around its broker clients (not started: call ``start()``)."""
     spec.account_dir.mkdir(parents=True, exist_ok=True)
     clock: Clock = SimClock(spec.start) if spec.start is not None else LiveClock()
-    return compose_kernel(spec, open_broker(spec, clock, serve), clock, scorer)
+    return compose_kernel(spec, open_broker(spec, clock, serve), clock, scorer, metrics)
+
+
+def _snapshot_service(spec: AccountSpec, ledger: Ledger, clock: Clock) -> SnapshotService:
+    """Snapshots with market context and technicals from the stored daily bars, when there are any."""
+    if spec.data_dir is None:
+        return SnapshotService(ledger, clock)
+    context, technicals = snapshot_providers(spec.data_dir, spec.index_symbols)
+    return SnapshotService(ledger, clock, context, technicals=technicals)
 
 
 def compose_kernel(
-    spec: AccountSpec, broker: BrokerClients, clock: Clock, scorer: Scorer | None = None
+    spec: AccountSpec,
+    broker: BrokerClients,
+    clock: Clock,
+    scorer: Scorer | None = None,
+    metrics: Metrics | None = None,
 ) -> AccountKernel:
-    """The kernel of ``spec`` trading through ``broker`` (any broker's clients) on ``clock``."""
+    """The kernel of ``spec`` trading through ``broker`` (any broker's clients) on ``clock``.
+
+    Its bus feeds the snapshots (with market context and technicals from the stored daily bars),
+    the event mirror, the account's notices and the desk's alert rules (``spec.notify``), and,
+    given ``metrics`` (the actor passes Ray's), the trading metrics.
+    """
     spec.account_dir.mkdir(parents=True, exist_ok=True)
     account_id = AccountId(spec.account.id)
     ledger = open_ledger(spec.ledger_path, clock)
@@ -163,14 +190,16 @@ def compose_kernel(
     events = RedisEventLog(redis)
     bus = MessageBus()
     outbox = LedgerOutbox(account_id, ledger, bus, cursor)
-    snapshots = FillSnapshots(account_id, ledger, SnapshotService(ledger, clock), execution.contexts)
+    snapshots = FillSnapshots(account_id, ledger, _snapshot_service(spec, ledger, clock), execution.contexts)
     bus.subscribe(FillsRecorded, snapshots, critical=True)
     bus.subscribe(LedgerRecorded, EventMirror(account_id, events))
     preferences: dict[str, Any] = {spec.account.id: spec.account.notify, **spec.preferences}
-    notify = BackgroundNotify(
-        build_dispatcher(spec.notify, preferences, clock, spec.account_dir / "digest.sqlite3")
-    )
+    notifications = spec.notify or NotificationsConfig()
+    notify = BackgroundNotify(build_notifications(notifications, preferences, clock, spec.account_dir))
     subscribe_notifications(bus, notify)
+    DeskAlerts(alert_rules(notifications), notify).subscribe(bus)
+    if metrics is not None:
+        TradingMetrics(metrics).subscribe(bus)
     service = AccountService(
         account_id=account_id,
         strategies=[make_strategy(name) for name in spec.bar_strategies],

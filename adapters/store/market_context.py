@@ -98,7 +98,14 @@ def stored_technicals(
 def snapshot_context(data: DataConfig) -> tuple[DailyClosesContext, ClosesTechnicals]:
     """The snapshot service's providers for a desk's data settings (one shared bar store):
     ``SnapshotService(ledger, clock, context_provider=..., technicals=...)``."""
-    store = BarStore(data.data_dir)
+    return snapshot_providers(Path(data.data_dir), data.index_symbols)
+
+
+def snapshot_providers(
+    data_dir: Path, index_symbols: Sequence[str]
+) -> tuple[DailyClosesContext, ClosesTechnicals]:
+    """``snapshot_context`` from the store's root and the index symbols (what an account spec holds)."""
+    store = BarStore(data_dir)
     closes = StoredCloses(store)
-    sectors = read_sectors(Path(data.data_dir) / SYMBOL_METADATA)
-    return DailyClosesContext(data.index_symbols, closes), ClosesTechnicals(closes, sectors)
+    sectors = read_sectors(data_dir / SYMBOL_METADATA)
+    return DailyClosesContext(list(index_symbols), closes), ClosesTechnicals(closes, sectors)

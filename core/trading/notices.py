@@ -1,7 +1,7 @@
 """Which of an account's messages become which notification: a subscriber of the kernel's bus.
 
-Fills, errors, the kill switch (a halt), disconnects (the broker unavailable, a failed
-reconciliation), a failed kernel step and the daily report. Delivery is the ``NotifySink``'s
+Fills, errors, a failed kernel step and the daily report (the kill switch, disconnects and
+reconciliation problems are alerts: ``core.alerts``). Delivery is the ``NotifySink``'s
 business (the account's channels, on a worker thread of their own).
 """
 
@@ -23,9 +23,9 @@ class NotifySink(Protocol):
     def flush_digest(self, account_id: str) -> Any: ...
 
 
-_ERROR_KINDS: Final = frozenset(
-    {"execution.unconfirmed", "execution.unpriced", "trident.no_valid_pricing", "reconcile.discrepancy"}
-)
+# The kill switch, disconnects, reconciliation failures and discrepancies are the desk's alerts
+# (``core.alerts``, subscribed beside this): they are not repeated here.
+_ERROR_KINDS: Final = frozenset({"execution.unconfirmed", "execution.unpriced", "trident.no_valid_pricing"})
 
 
 def notice(event: LedgerRecorded) -> Notification | None:
@@ -37,19 +37,6 @@ def notice(event: LedgerRecorded) -> Notification | None:
         )
         fields = {k: str(p.get(k)) for k in ("fill_id", "client_order_id")}
         return Notification("fill", title, "", ts, account_id, "info", fields)
-    if event.kind == "override" and p.get("cmd") == "halt" and p.get("accepted"):
-        body = f"by {p.get('by')}: {p.get('reason') or 'no reason given'}; {p.get('detail', '')}"
-        return Notification(
-            "kill_switch", f"{account_id}: kill switch (halted)", body, ts, account_id, "critical"
-        )
-    if event.kind == "trading.alert" and p.get("alert") == "broker_unavailable":
-        body = f"during {p.get('during')}: {p.get('error')}"
-        return Notification(
-            "disconnect", f"{account_id}: broker unavailable", body, ts, account_id, "warning"
-        )
-    if event.kind == "trading.recovered" and p.get("error"):
-        title = f"{account_id}: reconciliation failed"
-        return Notification("disconnect", title, str(p.get("error")), ts, account_id, "warning")
     if event.kind in _ERROR_KINDS:
         body = str(p.get("reason") or p.get("error") or p.get("detail") or "")
         return Notification("error", f"{account_id}: {event.kind}", body[:500], ts, account_id, "warning")

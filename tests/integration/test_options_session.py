@@ -31,13 +31,13 @@ import pytest
 from pydantic import SecretStr
 
 from actors import NAMESPACE
-from adapters.account.notify import NotifyTargets
 from adapters.cache import EmbeddedRedis
 from adapters.ledger import SqliteLedger
 from adapters.market.synthetic import SessionGrid, SyntheticMarketConfig, daily_bars, simulate_symbol
 from adapters.store import BarStore
 from cluster.replay import ReplayResult, replay_session
 from configs import Settings, load_settings
+from configs.notifications import NotificationsConfig, WebhookChannel
 from core.learning import stats
 from core.model import AccountId, OrderStatus, PriceEffect
 from core.ports.ledger import SnapshotKind
@@ -50,6 +50,13 @@ SESSIONS = (date(2024, 11, 19), date(2024, 11, 20))
 HISTORY_START = date(2024, 11, 12)
 ACCOUNT = "options"
 ACCOUNTS = [{"id": ACCOUNT, "broker": "sim", "strategies": ["trident"], "entry_offset_cents": 500}]
+
+
+def webhook(url: str) -> NotificationsConfig:
+    """One webhook channel, one quick retry: a notification is not worth more to a replay."""
+    return NotificationsConfig(
+        webhooks=[WebhookChannel(url=SecretStr(url))], retries=1, backoff_seconds=0.2, budget_seconds=3.0
+    )
 
 
 def settings_for(root: Path, name: str) -> Settings:
@@ -88,7 +95,7 @@ class Env:
     root: Path
     redis: EmbeddedRedis
 
-    def replay(self, name: str, notify: NotifyTargets | None = None) -> list[ReplayResult]:
+    def replay(self, name: str, notify: NotificationsConfig | None = None) -> list[ReplayResult]:
         """Both sessions into a fresh ledger and venue under ``root/name`` (actors restart between)."""
         settings = settings_for(self.root, name)
         import redis
@@ -151,7 +158,7 @@ def hook() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def session(env: Env, hook: str) -> list[ReplayResult]:
-    return env.replay("live-hook", NotifyTargets(webhook_url=SecretStr(hook)))
+    return env.replay("live-hook", webhook(hook))
 
 
 def test_trident_entry_fills_as_one_four_leg_combination_at_natural(
@@ -217,7 +224,7 @@ def test_a_down_webhook_does_not_stop_trading(env: Env, session: list[ReplayResu
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     down = env.replay(
-        "down-hook", NotifyTargets(webhook_url=SecretStr(f"http://127.0.0.1:{port}/hooks/down"))
+        "down-hook", webhook(f"http://127.0.0.1:{port}/hooks/down")
     )
     for up, dead in zip(session, down, strict=True):
         a, b = up.accounts[ACCOUNT], dead.accounts[ACCOUNT]
