@@ -161,6 +161,7 @@ class Supervisor:
                 venue=self.venue,
                 universe_file=self.desk_paths.state_dir / UNIVERSE_FILE,
                 earnings_blackout_sessions=self.settings.data.earnings_blackout_sessions,
+                credentials=self.settings.credentials,
             )
             for account_id in self.account_ids
         ]

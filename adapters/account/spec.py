@@ -13,7 +13,7 @@ from typing import Final
 from pydantic import SecretStr
 
 from adapters.market.synthetic import SyntheticMarketConfig
-from configs.accounts import AccountConfig
+from configs.accounts import AccountConfig, BrokerCredentials
 from configs.accounts import RiskLimits as ConfigRiskLimits
 from configs.notifications import NotificationsConfig
 from core.model import Money
@@ -66,6 +66,9 @@ class AccountSpec:
     venue: str = "sim"
     universe_file: Path | None = None
     earnings_blackout_sessions: int = 0
+    credentials: BrokerCredentials = field(default_factory=BrokerCredentials)
+    """The desk's broker credentials (``settings.credentials``, secrets as ``SecretStr``): what a
+    real broker's ``open_clients`` connects with."""
 
     @property
     def account_dir(self) -> Path:

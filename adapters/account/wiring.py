@@ -111,7 +111,7 @@ def open_broker(spec: AccountSpec, clock: Clock, serve: VenueServer | None = Non
         if serve is None:
             raise ConfigError(f"venue: {spec.venue!r} needs its simulator")
         return _served(spec, clock, serve)
-    context = BrokerContext(spec.account, BrokerCredentials(), spec.account_dir, clock)
+    context = BrokerContext(spec.account, spec.credentials, spec.account_dir, clock)
     clients = open_clients(context)
     if spec.crash_after_submits is not None:
         clients.execution = CrashAfterSubmits(clients.execution, spec.crash_after_submits)

@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from pydantic import SecretStr
 
 from adapters.account.spec import AccountSpec, core_risk_limits, runtime_config
 from adapters.account.wiring import open_kernel
@@ -211,3 +212,21 @@ def test_a_subscriber_attached_to_the_kernel_bus_sees_bars_fills_and_ledger_even
     assert sorted(fills) == audit.ledger_fills, "every fill once, after its ledger commit"
     kinds = {m.kind for m in seen[LedgerRecorded]}
     assert {"fill", "trading.recovered"} <= kinds
+
+
+def test_a_real_brokers_account_gets_the_desks_credentials(tmp_path: Path) -> None:
+    from cluster.supervisor import Supervisor
+    from configs import load_settings
+
+    base = load_settings()
+    settings = base.model_copy(
+        update={
+            "credentials": base.credentials.model_copy(
+                update={"alpaca": base.credentials.alpaca.model_copy(update={"api_key": SecretStr("k-test")})}
+            )
+        }
+    )
+    account = settings.accounts[0].id
+    (spec,) = Supervisor(settings, tmp_path, accounts=[account], redis_url="redis://127.0.0.1:1/0").specs()
+    key = spec.credentials.alpaca.api_key
+    assert key is not None and key.get_secret_value() == "k-test" and "k-test" not in repr(spec)
