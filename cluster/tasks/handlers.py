@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from adapters.ledger import SqliteLedger
+from adapters.ledger.backup import backup
 from adapters.ledger.postgres import open_ledger
-from adapters.notify import NotificationDispatcher
+from adapters.notify.setup import build_dispatcher_from_settings
 from adapters.store import BarStore
 from cluster.tasks.common import DeskPaths, trainable_strategies
 from cluster.tasks.eod import complete_labels, health_check
@@ -59,13 +61,24 @@ def desk_handlers(settings: Settings, paths: DeskPaths, clock: Clock, fan_out: F
     store = BarStore(paths.data_dir)
     ledger = open_ledger(settings.ledger.location, clock)
     registry = ModelRegistry(paths.registry_root, clock)
-    notifier = NotificationDispatcher([], {a.id: a.notify for a in settings.accounts}, clock)
+    notifier = build_dispatcher_from_settings(settings, clock, paths.state_dir)
     desk = DeskHandlers({}, ledger)
 
     def report(occ: Occurrence) -> str:
         accounts = fan_out("daily_report", (occ.due,))  # each account's own notice
         text = daily_report(settings, paths, clock, ledger, notifier, _session(occ))
         return f"{text}; {len(accounts)} account notice(s)"
+
+    def backup_ledger(occ: Occurrence) -> str:
+        if settings.ledger.url is not None:
+            raise SkipTask("the PostgreSQL ledger is backed up by its database (pg_dump, replicas)")
+        made = backup(
+            Path(settings.ledger.path),
+            paths.state_dir.parent / "backups",
+            clock.now(),
+            registry_root=paths.registry_root,
+        )
+        return f"backup {made.path.name}: {len(made.files)} files"
 
     def retrain(occ: Occurrence) -> str:
         handle = nightly_retrain(settings, paths, clock, calendar, _session(occ), ledger=ledger)
@@ -88,6 +101,7 @@ def desk_handlers(settings: Settings, paths: DeskPaths, clock: Clock, fan_out: F
                 settings, paths, clock, ledger, store, notifier, _session(o)
             ),
             "daily_report": report,
+            "backup": backup_ledger,
             "retrain": retrain,
             "weekly_refresh": lambda o: weekly_refresh(settings, paths, clock, registry),
         }

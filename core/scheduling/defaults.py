@@ -106,6 +106,8 @@ def default_schedule() -> list[TaskSpec]:
             ValidUntil.NEXT_OPEN,
         ),
         TaskSpec("report.daily", "daily_report", AtSessionTime("close", _minutes(120)), DESK, _RUN_ONCE),
+        # Seed 004 copies its database daily at 17:00 (an early close keeps the wall time).
+        TaskSpec("backup.ledger", "backup", AtClock(time(17, 0)), DESK, _RUN_ONCE, ValidUntil.NEXT_OPEN),
         TaskSpec("nightly.retrain", "retrain", Nightly(time(2, 0)), DESK, _RUN_ONCE, ValidUntil.NEXT_OPEN),
         TaskSpec(
             "weekly.refresh", "weekly_refresh", Weekly(6, time(22, 0)), DESK, _RUN_ONCE, ValidUntil.NEXT_OPEN

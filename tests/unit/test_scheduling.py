@@ -90,6 +90,7 @@ NORMAL_DAY = [
     ("15:30", "flatten.1"),
     ("15:50", "flatten.2"),
     ("16:05", "snapshot.positions"),
+    ("17:00", "backup.ledger"),
     ("17:30", "labels.complete"),
     ("17:45", "health.check"),
     ("18:00", "report.daily"),
@@ -138,6 +139,7 @@ def test_early_close_moves_session_anchored_tasks() -> None:
         ("14:30", "labels.complete"),
         ("14:45", "health.check"),
         ("15:00", "report.daily"),
+        ("17:00", "backup.ledger"),  # a wall time: the early close does not move it
     ]
     assert times_of(occs, "monitor") == every("09:30", "13:00", 10)
     # Clipped to close - 15 min: the last options cycle is 12:45, 13 runs.
@@ -230,7 +232,7 @@ def test_next_due_and_due() -> None:
     assert nxt is not None and nxt.task.name == "report.daily" and nxt.due == et(2025, 11, 28, 15, 0)
     # Strictly after now.
     nxt = s.next_due(et(2025, 11, 28, 15, 0))
-    assert nxt is not None and (nxt.task.name, nxt.due) == ("nightly.retrain", et(2025, 11, 29, 2, 0))
+    assert nxt is not None and (nxt.task.name, nxt.due) == ("backup.ledger", et(2025, 11, 28, 17, 0))
     nxt = s.next_due(et(2025, 11, 27, 3, 0))
     assert nxt is not None and (nxt.task.name, nxt.due) == ("pre_market.features", et(2025, 11, 28, 8, 30))
     now = et(2025, 11, 24, 9, 45)
@@ -294,6 +296,7 @@ def test_down_over_the_weekend_runs_post_close_work_before_monday_open() -> None
     run, missed = s.catch_up(et(2025, 11, 24, 6, 0), last)  # back Monday 06:00
     assert named(run) == [
         ("11-21 16:05", "snapshot.positions"),
+        ("11-21 17:00", "backup.ledger"),
         ("11-21 17:30", "labels.complete"),
         ("11-21 17:45", "health.check"),
         ("11-21 18:00", "report.daily"),
