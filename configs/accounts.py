@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -87,7 +87,7 @@ class AccountConfig(Strict):
     bankroll: Decimal = Field(
         default=Decimal("100000"), gt=0, description="Capital the account's sizing is based on."
     )
-    resources: dict[str, float] = Field(
+    resources: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict,
         description="Custom Ray resources the account's actor needs (places it on the nodes that offer them).",
     )
