@@ -406,8 +406,8 @@ def _register_symbol(
 
 
 def _layout_check(data: TrialData, rules: Any, gates: GateConfig, console: Console) -> None:
-    """Say so when the rules alone trade less than the trade gate asks on the test folds:
-    a model only filters the rules' entries, so it cannot pass that gate on this layout."""
+    """Say so when the default rules trade less than the trade gate asks on the test folds: a
+    model only filters entries, so only tuned exits (stops, targets) can add trades."""
     if rules is None or rules.metrics.n_trades >= gates.min_trades:
         return
     sessions = data.sessions
@@ -415,8 +415,9 @@ def _layout_check(data: TrialData, rules: Any, gates: GateConfig, console: Conso
     console.print(
         f"[yellow]layout cannot reach the trade gate: {len(data.folds)} folds, {tested} test "
         f"sessions over {data.dataset['symbol'].n_unique()} symbols give "
-        f"the rules alone {rules.metrics.n_trades} out-of-sample trades, the gate needs "
-        f"{gates.min_trades}; use a longer window, more symbols or more folds[/yellow]"
+        f"the default rules {rules.metrics.n_trades} out-of-sample trades, the gate needs "
+        f"{gates.min_trades} (tuned exits may trade more); use a longer window, more symbols "
+        "or more folds[/yellow]"
     )
 
 
