@@ -263,6 +263,8 @@ def equity_curves(plan: DemoPlan, settings: Settings, store: BarStore) -> pl.Dat
             frames.append(pl.DataFrame({"ts": marks["ts"], "account": name, "equity": values}))
     finally:
         ledger.close()
+    if not frames:  # options accounts only: nothing to mark at minute closes
+        return pl.DataFrame(schema={"ts": marks.schema["ts"], "account": pl.String, "equity": pl.Float64})
     return pl.concat(frames)
 
 
@@ -282,7 +284,11 @@ def _plot(curves: pl.DataFrame, path: Path, title: str) -> None:
     ax.set_title(title)
     ax.set_ylabel("P&L (USD), marked at each minute close")
     ax.set_xlabel("America/New_York")
-    ax.legend()
+    if curves.height:
+        ax.legend()
+    else:
+        message = "no account with minute-bar positions in this run (options accounts: see the table)"
+        ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
