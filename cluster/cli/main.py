@@ -12,6 +12,7 @@ from cluster.cli import (
     config_cmd,
     data_cmd,
     demo_cmd,
+    desk_cmd,
     halt_cmd,
     health_cmd,
     learning_cmd,
@@ -41,6 +42,8 @@ app.command("train")(train_cmd.train)
 app.command("serve")(serve_cmd.serve)
 app.command("score")(serve_cmd.score)
 app.command("run")(run_cmd.run)
+app.command("status")(desk_cmd.status)
+app.command("stop")(desk_cmd.stop)
 app.command("halt")(halt_cmd.halt)
 app.command("resume-all")(halt_cmd.resume_all)
 app.command("health")(health_cmd.health)

@@ -1,28 +1,34 @@
-"""``raydesk run``: the desk on the real clock with the configured brokers.
+"""``raydesk run``: start the desk (or attach to the running one) and return.
 
-Paper is the default; ``--live`` is the explicit opt-in that lets live accounts load (and they
-still need their credentials). It connects to Ray (a running cluster, else a local one), has
-the ``Supervisor`` start the embedded Redis and every named actor, then drives the scheduler
-and the market data with the real time until interrupted. A desk whose accounts are all
-simulated (the default profile, or ``--accounts`` naming simulated ones) trades the synthetic
-market that drives the simulated exchange, published minute by minute as the real clock passes
-(``cluster.live_feed``). Accounts on
-brokers without an adapter yet fail at start with a message naming the account.
+The desk runs on its own Ray head with a detached driver actor (``cluster.desk_host``): the
+driver brings up the embedded Redis and every named actor through the ``Supervisor``, publishes
+the synthetic market minute by minute on the real clock for a desk of simulated accounts
+(``cluster.live_feed``), wakes the scheduler at each due task of the configured schedule and
+re-creates dead account actors. Nothing depends on this terminal: ``raydesk status`` shows the
+desk, ``raydesk stop`` stops it, ``--follow`` streams the driver's events here.
+
+Profile: ``--profile``, else ``RAYDESK_PROFILE``, else ``default`` (simulated accounts only).
+Paper is the default mode; ``--live`` is the explicit opt-in that lets live accounts load.
+Accounts on brokers without an adapter or credentials fail at start with a message naming the
+account, and nothing the start began is left running.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cluster.live_feed import LiveFeed, synthetic_through
-from cluster.runtime import connect, dashboard_url
-from cluster.supervisor import Supervisor
+from cluster.cli.desk_cmd import STATE_DIR, attach_driver, print_status
+from cluster.cli.desk_cmd import stop as stop_desk
+from cluster.desk_host import DRIVER_NAME, DeskHost, HostRecord, driver_class
+from cluster.live_feed import synthetic_through
 from configs import Settings, load_settings
 from core.calendar import to_new_york
 from core.clock import LiveClock
@@ -30,10 +36,10 @@ from core.errors import ConfigError
 
 __all__ = ["run"]
 
-_POLL = timedelta(seconds=30)
 AHEAD = timedelta(days=10)
 """The synthetic market is generated this far past today, so a desk left running keeps its data
 (bars are only published once the clock passes them)."""
+_UP_TIMEOUT_S = 300
 
 
 def _simulated(settings: Settings, ids: list[str]) -> list[str]:
@@ -43,72 +49,90 @@ def _simulated(settings: Settings, ids: list[str]) -> list[str]:
 
 
 def run(
-    profile: Annotated[str, typer.Option("--profile", "-p", help="Settings profile.")] = "paper",
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", "-p", help="Settings profile (default: RAYDESK_PROFILE, else default)."),
+    ] = None,
     live: Annotated[
         bool, typer.Option("--live", help="Allow live-money accounts (explicit opt-in).")
     ] = False,
     accounts: Annotated[
         str | None, typer.Option("--accounts", "-a", help="Comma-separated account ids (default: all).")
     ] = None,
-    state_dir: Annotated[Path, typer.Option("--state-dir", help="Venue state and feed cursors.")] = Path(
-        "var/state"
-    ),
-    address: Annotated[str | None, typer.Option("--address", help="Ray address (default: auto).")] = None,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the desk's actors and exit.")] = False,
+    state_dir: Annotated[Path, typer.Option("--state-dir", help="Venue state and feed cursors.")] = STATE_DIR,
+    follow: Annotated[bool, typer.Option("--follow", help="Stream the desk's events until Ctrl-C.")] = False,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the desk (as raydesk stop).")] = False,
 ) -> None:
-    """Run the desk on the real clock until Ctrl-C (actors are detached: they keep running)."""
+    """Start the desk, or attach to the running one, and return (the desk keeps running)."""
     console = Console()
-    try:
-        settings = load_settings(profile, allow_live=live)
-    except ConfigError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(2) from None
+    if stop:
+        stop_desk(state_dir)
+        return
+    host = DeskHost(state_dir)
+    record = host.running()
+    if record is not None:
+        console.print(f"desk already running at {record.address}: attached")
+    else:
+        try:
+            settings = load_settings(profile, allow_live=live)
+        except ConfigError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from None
+        record = _start(console, host, settings, profile, accounts)
+    import ray
+
+    driver = attach_driver(record)
+    print_status(console, ray.get(driver.status.remote(), timeout=60))
+    if follow:
+        _follow(console, driver)
+
+
+def _start(
+    console: Console, host: DeskHost, settings: Settings, profile: str | None, accounts: str | None
+) -> HostRecord:
     chosen = [a.strip() for a in accounts.split(",")] if accounts else None
-    clock = LiveClock()
     ids = chosen or [a.id for a in settings.accounts]
     sims = _simulated(settings, ids)
-    simulated = len(sims) == len(ids)  # an unknown id fails at start, with its own message
-    if simulated and not stop:
-        settings = synthetic_through(settings, to_new_york(clock.now()).date() + AHEAD, console)
-    connect(address, include_dashboard=True)
-    if dashboard_url():
-        console.print(f"Ray dashboard: {dashboard_url()}")
-    supervisor = Supervisor(settings, state_dir, accounts=chosen)
-    if stop:
-        supervisor.down(stop_redis=False)
-        console.print("desk stopped")
-        return
+    if len(sims) == len(ids):
+        settings = synthetic_through(settings, to_new_york(LiveClock().now()).date() + AHEAD, console)
+    record = host.start_head()
+    import ray
+
     try:
-        desk = supervisor.up()
-    except ConfigError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
-        if sims:
+        from cluster.runtime import connect
+
+        connect(record.address)
+        driver = (
+            driver_class()
+            .options(name=DRIVER_NAME, lifetime="detached")
+            .remote(settings, str(host.state_dir), chosen)
+        )
+        found = ray.get(driver.up.remote(), timeout=_UP_TIMEOUT_S)
+    except Exception as exc:
+        ray.shutdown()
+        host.stop_processes(record)
+        message = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) else exc
+        console.print(f"[red]desk did not start: {escape(str(message).strip().splitlines()[-1])}[/red]")
+        if sims and len(sims) < len(ids):
             console.print(
                 f"the simulated accounts alone: raydesk run --profile {profile} --accounts {','.join(sims)}"
             )
         raise typer.Exit(2) from None
-    console.print(f"desk up: {', '.join(desk.names())} (Redis {supervisor.redis_url})")
-    feed: LiveFeed | None = None
-    if simulated:
-        feed = LiveFeed(desk, supervisor.symbols, lambda day: synthetic_through(settings, day, console))
-        console.print("market data: the synthetic market, minute by minute on the real clock")
-    else:
-        console.print(
-            "[yellow]market data: none yet: streaming from real brokers needs their adapters[/yellow]"
-        )
+    host.save(replace(record, redis_pid=found.get("redis_pid")))
+    console.print(f"desk up at {record.address} (state {host.state_dir})")
+    return record
+
+
+def _follow(console: Console, driver: Any) -> None:
     import ray
 
+    seen: set[str] = set()
     try:
         while True:
-            if feed is not None:
-                for step in feed.pump(clock.now()):
-                    console.print(f"{step.at.isoformat()} bars: {step.bars} to {len(step.accounts)} accounts")
-            for record in ray.get(desk.scheduler.advance_to.remote(clock.now())):
-                console.print(
-                    f"{record.due.isoformat()} {record.task}: {record.status} {record.detail or ''}"
-                )
-            wake = ray.get(desk.scheduler.next_wake.remote())
-            wakes = [w for w in (wake, None if feed is None else feed.next_due()) if w is not None]
-            clock.sleep_until(min([*wakes, clock.now() + _POLL]))
+            for line in ray.get(driver.status.remote(), timeout=60)["events"]:
+                if line not in seen:
+                    seen.add(line)
+                    console.print(escape(line))
+            time.sleep(2)
     except KeyboardInterrupt:
-        console.print("interrupted: the actors keep running (raydesk run --stop stops them)")
+        console.print("the desk keeps running (raydesk stop stops it)")

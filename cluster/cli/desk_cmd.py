@@ -1,0 +1,77 @@
+"""``raydesk status`` and ``raydesk stop``: the desk ``raydesk run`` left running (``cluster.desk_host``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from actors import NAMESPACE
+from cluster.desk_host import DRIVER_NAME, DeskHost, HostRecord, use_token_auth
+
+__all__ = ["STATE_DIR", "attach_driver", "print_status", "status", "stop"]
+
+STATE_DIR = Path("var/state")
+StateDir = Annotated[Path, typer.Option("--state-dir", help="The desk's state folder.")]
+
+
+def attach_driver(record: HostRecord) -> Any:
+    """Join the desk's own Ray head; the driver actor's handle."""
+    from cluster.runtime import connect
+
+    use_token_auth()
+    ray = connect(record.address)
+    return ray.get_actor(DRIVER_NAME, namespace=NAMESPACE)
+
+
+def print_status(console: Console, found: dict[str, Any]) -> None:
+    for actor in found["actors"]:
+        mark = "[green]alive[/green]" if actor["alive"] else f"[red]{escape(actor['detail'])}[/red]"
+        console.print(f"actor {actor['name']}: {mark}")
+    for account in found["accounts"]:
+        scoring = found["scoring"].get(account, {})
+        console.print(f"account {account}: scoring {escape(json.dumps(scoring, default=str))}")
+    console.print(f"scorer: {found['scorer'] or 'none (rules only)'}")
+    for task in found["next_tasks"]:
+        console.print(f"next: {task}")
+    for restart in found["restarts"]:
+        console.print(f"restarted: {restart['actor']} at {restart['at']}")
+
+
+def status(state_dir: StateDir = STATE_DIR) -> None:
+    """Every actor, account, model and scoring state of the running desk, and the next tasks."""
+    console = Console()
+    record = DeskHost(state_dir).running()
+    if record is None:
+        console.print("no desk running (raydesk run starts one)")
+        raise typer.Exit(1)
+    import ray
+
+    found = ray.get(attach_driver(record).status.remote(), timeout=60)
+    console.print(f"desk at {record.address}")
+    print_status(console, found)
+
+
+def stop(state_dir: StateDir = STATE_DIR) -> None:
+    """Stop the desk: its actors (entries end with them), its Redis, its Ray head."""
+    console = Console()
+    host = DeskHost(state_dir)
+    record = host.record()
+    if record is None:
+        console.print("no desk running")
+        return
+    import ray
+
+    if host.running() is not None:
+        try:
+            for note in ray.get(attach_driver(record).stop.remote(), timeout=120):
+                console.print(note)
+        except (ValueError, ray.exceptions.RayError) as exc:
+            console.print(f"[yellow]driver unavailable ({type(exc).__name__}): ending its processes[/yellow]")
+        ray.shutdown()
+    ended = host.stop_processes(record)
+    console.print(f"desk stopped ({len(ended)} processes ended)")
