@@ -9,10 +9,13 @@ size): raydesk's trades against vectorbt's order records and backtesting.py's tr
 engine (interpreter start, imports, first call; vectorbt with an empty numba cache, so its
 compilation counts) on the 1M-bar data read from a parquet file (the read is not counted).
 
-Timed work. raydesk: ``SmaCross.signals`` + ``simulate`` (fills, trades frame, equity
-curve). vectorbt: ``MA.run`` twice, the crossovers, ``Portfolio.from_signals`` (``size=inf,
+Timed work (warm): the engines on the same signals, raydesk's ``SmaCross(10, 30).signals``
+computed once (vectorbt's own ``MA.run`` crossovers drift from it: its rolling sums run over
+the whole series, and at 10M bars one crossing lands a bar apart). raydesk: ``simulate`` (fills,
+trades frame, equity curve). vectorbt: ``Portfolio.from_signals`` (``size=inf,
 size_granularity=1``: whole shares), its order records and ``value()``. backtesting.py:
-``Backtest.run``.
+``Backtest.run`` (its own SMAs and stats). Cold runs each engine's whole pipeline (raydesk's
+signals, vectorbt's ``MA.run``).
 
     .venv/bin/python benchmarks/bench_backtest.py [--bars 100000,1000000,10000000] [--repeat 3]
 """
@@ -81,12 +84,16 @@ def to_polars(df: pd.DataFrame) -> pl.DataFrame:
 Fills = tuple["np.ndarray", "np.ndarray", "np.ndarray", "np.ndarray"]
 
 
-def run_raydesk(bars: pl.DataFrame) -> Any:
+def sma_signals(bars: pl.DataFrame) -> pl.DataFrame:
     from core.strategies import SmaCross
+
+    return SmaCross(10, 30).signals(bars)
+
+
+def run_raydesk(signals: pl.DataFrame) -> Any:
     from training.backtest import BacktestConfig, simulate
 
-    config = BacktestConfig(bankroll=CASH, max_positions=1, sizing="all_in")
-    return simulate(SmaCross(10, 30).signals(bars), config)
+    return simulate(signals, BacktestConfig(bankroll=CASH, max_positions=1, sizing="all_in"))
 
 
 def raydesk_fills(result: Any) -> Fills:
@@ -107,7 +114,8 @@ def raydesk_fills(result: Any) -> Fills:
     return ts[order], price[order], size[order], side[order]
 
 
-def run_vectorbt(df: pd.DataFrame) -> tuple[Any, float]:
+def vectorbt_signals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """vectorbt's own SMA(10/30) crossovers, shifted to act at the next bar's open."""
     import numpy as np
     import vectorbt as vbt
 
@@ -117,11 +125,23 @@ def run_vectorbt(df: pd.DataFrame) -> tuple[Any, float]:
     prev = np.concatenate(([np.nan], diff[:-1]))
     with np.errstate(invalid="ignore"):
         cross_up, cross_down = (prev < 0) & (diff > 0), (prev > 0) & (diff < 0)
-    # A signal at a bar's close acts at the next bar's open.
-    entries = np.concatenate(([False], cross_up[:-1]))
-    exits = np.concatenate(([False], cross_down[:-1]))
+    return np.concatenate(([False], cross_up[:-1])), np.concatenate(([False], cross_down[:-1]))
+
+
+def shared_signals(signals: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """raydesk's signals as vectorbt's entries and exits (acting at the next bar's open)."""
+    import numpy as np
+
+    entry, exit_ = signals["entry_long"].to_numpy(), signals["exit_long"].to_numpy()
+    return np.concatenate(([False], entry[:-1])), np.concatenate(([False], exit_[:-1]))
+
+
+def run_vectorbt(df: pd.DataFrame, entries: np.ndarray, exits: np.ndarray) -> tuple[Any, float]:
+    import numpy as np
+    import vectorbt as vbt
+
     pf = vbt.Portfolio.from_signals(
-        close,
+        df["Close"],
         entries,
         exits,
         price=df["Open"],
@@ -190,7 +210,7 @@ def child(engine: str, data: str) -> None:
         imported = time.perf_counter()
         frame: Any = pl.read_parquet(data)
         loaded = time.perf_counter()
-        trades = run_raydesk(frame).trades.height
+        trades = run_raydesk(sma_signals(frame)).trades.height
     else:
         import pandas as pd
         import vectorbt  # noqa: F401
@@ -198,7 +218,7 @@ def child(engine: str, data: str) -> None:
         imported = time.perf_counter()
         frame = pd.read_parquet(data)
         loaded = time.perf_counter()
-        trades = int((run_vectorbt(frame)[0]["side"] == 1).sum())
+        trades = int((run_vectorbt(frame, *vectorbt_signals(frame))[0]["side"] == 1).sum())
     done = time.perf_counter()
     print(json.dumps({"import": imported - t0, "first_call": done - loaded, "trades": trades}))
 
@@ -287,9 +307,11 @@ def main() -> None:
     for n in (int(x) for x in args.bars.split(",")):
         df = random_walk(n)
         bars = to_polars(df)
-        run_raydesk(bars), run_vectorbt(df)  # first calls (vectorbt compiles)
-        ours = best_of(args.repeat, partial(run_raydesk, bars))
-        theirs = best_of(args.repeat, partial(run_vectorbt, df))
+        signals = sma_signals(bars)
+        entries, exits = shared_signals(signals)
+        run_raydesk(signals), run_vectorbt(df, entries, exits)  # first calls (vectorbt compiles)
+        ours = best_of(args.repeat, partial(run_raydesk, signals))
+        theirs = best_of(args.repeat, partial(run_vectorbt, df, entries, exits))
         fills = same_fills(raydesk_fills(ours.value), vectorbt_fills(theirs.value[0], df.index), "vectorbt")
         assert abs(ours.value.final_equity - theirs.value[1]) <= 1e-6 * CASH
         checks.append(f"{n:,} bars: {fills:,} fills identical to vectorbt's")
@@ -314,7 +336,8 @@ def main() -> None:
     threads = thread_settings()
     lines = [
         f"`python benchmarks/bench_backtest.py`: a seeded 1-minute random walk, long-only SMA(10/30), all-in in whole "
-        "shares, next-bar-open fills, no costs. Warm: best of "
+        "shares, next-bar-open fills, no costs. Warm: the engines on the same precomputed signals (raydesk `simulate` "
+        "vs vectorbt `from_signals` + order records + `value()`; backtesting.py `Backtest.run` with its own SMAs), best of "
         f"{args.repeat} in one process after a first call (backtesting.py best of {min(args.repeat, 2)}). "
         f"Python {platform.python_version()}, {platform.machine()}, {CORES} cores, polars {pl.__version__}, "
         f"pandas {pd.__version__}, numba {numba.__version__}. Threads: {threads}; backtesting.py and vectorbt's "
