@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import http.server
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 import pytest
@@ -15,17 +20,19 @@ from pydantic import SecretStr
 from adapters.account.spec import AccountSpec, core_risk_limits, runtime_config
 from adapters.account.wiring import open_kernel
 from adapters.brokers.sim.faults import CrashAfterSubmits
-from adapters.cache import EmbeddedRedis, RedisQuoteCache, client_from_url
+from adapters.cache import EmbeddedRedis, RedisCommandInbox, RedisQuoteCache, client_from_url
 from adapters.ledger.cursor import FileCursor
 from adapters.market.session import SessionBars
 from adapters.market.synthetic import SessionGrid, SyntheticMarketConfig, daily_bars, simulate_symbol
 from adapters.store import BarStore
 from configs.accounts import AccountConfig, RiskLimits
+from configs.notifications import NotificationsConfig, WebhookChannel
 from core.calendar import MarketCalendar
 from core.clock import SimClock
 from core.errors import ConfigError
 from core.messages import BarEvent, BarProcessed, FillsRecorded, LedgerRecorded, event_seq, seq_instant
-from core.model import Money
+from core.model import AccountId, Money
+from core.ports.ledger import SnapshotKind
 from core.scheduling import Occurrence, SkipTask, default_schedule
 from core.trading.schedule import account_handlers
 
@@ -230,3 +237,70 @@ def test_a_real_brokers_account_gets_the_desks_credentials(tmp_path: Path) -> No
     (spec,) = Supervisor(settings, tmp_path, accounts=[account], redis_url="redis://127.0.0.1:1/0").specs()
     key = spec.credentials.alpaca.api_key
     assert key is not None and key.get_secret_value() == "k-test" and "k-test" not in repr(spec)
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+class _RecordedMetrics:
+    """The ``Metrics`` port kept in memory (Ray's export has its own scrape test)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def inc(self, name: str, value: float, tags: Mapping[str, str]) -> None:
+        self.counts[name] += int(value)
+
+    def set(self, name: str, value: float, tags: Mapping[str, str]) -> None:
+        return None
+
+    def observe(self, name: str, value: float, tags: Mapping[str, str]) -> None:
+        self.counts[f"{name}#observed"] += 1
+
+
+def test_a_running_kernel_alerts_counts_and_snapshots_with_market_context(
+    tmp_path: Path, data_dir: Path, redis_url: str
+) -> None:
+    """The desk's wiring: alerts from settings.notifications reach a webhook, metrics count what
+    the ledger holds, entry snapshots carry the stored bars' market context."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    notify = NotificationsConfig(webhooks=[WebhookChannel(url=SecretStr(url))], retries=0, budget_seconds=3.0)
+    metrics = _RecordedMetrics()
+    spec = _spec(tmp_path, data_dir, redis_url, notify=notify, index_symbols=SYMBOLS[:1])
+    bars = SessionBars(BarStore(data_dir), SESSION, SYMBOLS)
+    client = client_from_url(redis_url)
+    quotes = RedisQuoteCache(client, SimClock(bars.instants[0]))
+    kernel = open_kernel(spec, metrics=metrics)
+    try:
+        kernel.start()
+        _replay(kernel, bars, quotes, bars.instants[:120])
+        RedisCommandInbox(client).push("alpha", {"cmd": "halt", "by": "ops", "reason": "drill"})
+        _replay(kernel, bars, quotes, bars.instants[120:125])
+        ledger = kernel.ports.ledger
+        orders, fills = ledger.orders(AccountId("alpha")), ledger.fills(AccountId("alpha"))
+        entries = ledger.snapshots(AccountId("alpha"), SnapshotKind.ENTRY)
+    finally:
+        kernel.close()
+    deadline = time.monotonic() + 10
+    while not any("kill switch" in json.dumps(m) for m in _Hook.received) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.shutdown()
+    assert any("kill switch" in json.dumps(m).lower() for m in _Hook.received), _Hook.received
+    assert orders and metrics.counts["raydesk_orders"] == len(orders)
+    assert metrics.counts["raydesk_fills"] == len(fills)
+    assert metrics.counts["raydesk_cycle_ms#observed"] == 125
+    assert entries, "the replay opened positions"
+    # market context from the stored daily bars of the index (a week of history: no trend yet)
+    assert all(s.payload["index_symbol"] == SYMBOLS[0] and s.payload["index_level"] for s in entries)
