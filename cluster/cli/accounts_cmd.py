@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from actors.overrides import Delivery, command, running_actor, send
+from cluster.cli.desk_cmd import join_desk
 from configs import Settings, load_settings
 from core.errors import ConfigError
 
@@ -42,10 +43,13 @@ def _report(delivery: Delivery) -> None:
     Console().print(f"[{colour}]{delivery.account_id}: {delivery.how}[/{colour}] {escape(delivery.detail)}")
 
 
-def _override(profile: str | None, account_id: str, name: str, reason: str, **extra: str) -> Delivery:
+def _override(
+    profile: str | None, account_id: str, name: str, reason: str, by: str | None = None, **extra: str
+) -> Delivery:
     settings = _settings(profile)
+    join_desk()
     try:
-        delivery = send(settings, account_id, command(name, getpass.getuser(), reason, **extra))
+        delivery = send(settings, account_id, command(name, by or getpass.getuser(), reason, **extra))
     except KeyError:
         Console(stderr=True).print(f"[red]no account {escape(account_id)!r} in the settings[/red]")
         raise typer.Exit(1) from None
@@ -57,6 +61,7 @@ def _override(profile: str | None, account_id: str, name: str, reason: str, **ex
 def list_accounts(profile: ProfileOption = None) -> None:
     """The configured accounts and whether their actor is running."""
     settings = _settings(profile)
+    join_desk()
     table = Table(title=f"accounts ({settings.profile})")
     for column in ("id", "broker", "mode", "strategies", "actor", "state"):
         table.add_column(column)
@@ -98,6 +103,17 @@ def resume(account_id: str, reason: ReasonOption = "", profile: ProfileOption = 
 def flatten(account_id: str, reason: ReasonOption = "manual", profile: ProfileOption = None) -> None:
     """Cancel entry orders and close every position at market, now."""
     _override(profile, account_id, "flatten", reason)
+
+
+@app.command()
+def acknowledge(
+    account_id: str,
+    by: Annotated[str, typer.Option("--by", help="Who acknowledges (recorded).")],
+    why: Annotated[str, typer.Option("--why", help="Why the discrepancies are resolved (recorded).")],
+    profile: ProfileOption = None,
+) -> None:
+    """Acknowledge the account's open reconciliation discrepancies: its entries resume."""
+    _override(profile, account_id, "acknowledge", why, by=by)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from rich.markup import escape
 from actors import NAMESPACE
 from cluster.desk_host import DRIVER_NAME, DeskHost, HostRecord, use_token_auth
 
-__all__ = ["STATE_DIR", "attach_driver", "print_status", "status", "stop"]
+__all__ = ["STATE_DIR", "attach_driver", "flatten_all", "join_desk", "print_status", "status", "stop"]
 
 STATE_DIR = Path("var/state")
 StateDir = Annotated[Path, typer.Option("--state-dir", help="The desk's state folder.")]
@@ -26,6 +26,44 @@ def attach_driver(record: HostRecord) -> Any:
     use_token_auth()
     ray = connect(record.address)
     return ray.get_actor(DRIVER_NAME, namespace=NAMESPACE)
+
+
+def join_desk(state_dir: Path = STATE_DIR) -> bool:
+    """Join the Ray head of the desk ``raydesk run`` started, if it runs (overrides then reach its
+    actors, never another cluster's); whether it does."""
+    record = DeskHost(state_dir).running()
+    if record is None:
+        return False
+    from cluster.runtime import connect
+
+    use_token_auth()
+    connect(record.address)
+    return True
+
+
+def flatten_all(
+    all_accounts: Annotated[bool, typer.Option("--all", help="Every account of the desk.")] = False,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (recorded).")] = "flatten --all",
+    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Settings profile.")] = None,
+    state_dir: StateDir = STATE_DIR,
+) -> None:
+    """Stop entries everywhere (halt), then flatten every account, then report each."""
+    from cluster.cli.halt_cmd import broadcast
+    from configs import load_settings
+
+    console = Console()
+    if not all_accounts:
+        console.print("flatten needs --all (one account: raydesk accounts flatten ID)")
+        raise typer.Exit(2)
+    settings = load_settings(profile)
+    join_desk(state_dir)
+    halted = {d.account_id: d for d in broadcast(settings, "halt", reason)}
+    for delivery in broadcast(settings, "flatten", reason):
+        halt = halted[delivery.account_id]
+        console.print(
+            f"{delivery.account_id}: entries stopped ({halt.how}: {escape(halt.detail)}); "
+            f"flatten {delivery.how}: {escape(delivery.detail)}"
+        )
 
 
 def print_status(console: Console, found: dict[str, Any]) -> None:

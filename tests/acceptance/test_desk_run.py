@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from adapters.ledger import SqliteLedger
 from cluster.desk_host import DeskHost, desk_processes
 
 pytestmark = pytest.mark.slow
@@ -63,6 +64,13 @@ def test_run_status_stop_on_a_fresh_folder(tmp_path: Path) -> None:
         assert "account swing: scoring" in status.stdout and "scorer: none (rules only)" in status.stdout
         assert "pre_market.universe" in status.stdout, "the next scheduled tasks"
 
+        ack = _cli(tmp_path, "accounts", "acknowledge", "swing", "--by", "alice", "--why", "fills checked")
+        assert ack.returncode == 0 and "swing: applied" in ack.stdout, ack.stdout + ack.stderr
+        flat = _cli(tmp_path, "flatten", "--all")
+        assert flat.returncode == 0, flat.stdout + flat.stderr
+        for account in ("intraday", "swing", "options"):
+            assert f"{account}: entries stopped (applied" in flat.stdout and "flatten applied" in flat.stdout
+
         stopped = _cli(tmp_path, "stop")
         assert stopped.returncode == 0 and "desk stopped" in stopped.stdout, stopped.stdout + stopped.stderr
         assert not desk_processes(host.temp_dir), "no process of the desk's Ray head is left"
@@ -71,6 +79,14 @@ def test_run_status_stop_on_a_fresh_folder(tmp_path: Path) -> None:
             or psutil.Process(record["redis_pid"]).status() == psutil.STATUS_ZOMBIE
         )
         assert _orphan_redis() <= orphans
+        with SqliteLedger(tmp_path / "var" / "ledger.sqlite3") as ledger:
+            overrides = [e.payload for e in ledger.events(limit=10_000) if e.kind == "override"]
+        assert {"cmd": "acknowledge", "by": "alice", "reason": "fills checked"}.items() <= overrides[
+            0
+        ].items()
+        assert sorted((o["cmd"], o["accepted"]) for o in overrides[1:]) == sorted(
+            [("halt", True), ("flatten", True)] * 3
+        ), "halt, then flatten, on every account"
     finally:
         left = host.record()
         if left is not None:
