@@ -70,6 +70,15 @@ class _SchedulerActor:
             runs += [TaskRun(RETRAIN_COLLECT, now, now, now, RunStatus.OK, d) for d in self._desk.poll()]
         return runs
 
+    def pause(self, task: str, reason: str) -> dict[str, str]:
+        """Skip a task or a group (``ScheduleRunner.pause``); the paused tasks."""
+        self.runner.pause(task, reason)
+        return dict(self.runner.paused)
+
+    def resume(self, task: str) -> dict[str, str]:
+        self.runner.resume(task)
+        return dict(self.runner.paused)
+
     def next_wake(self) -> datetime | None:
         return self.runner.next_wake()
 

@@ -13,7 +13,16 @@ from rich.markup import escape
 from actors import NAMESPACE
 from cluster.desk_host import DRIVER_NAME, DeskHost, HostRecord, use_token_auth
 
-__all__ = ["STATE_DIR", "attach_driver", "flatten_all", "join_desk", "print_status", "status", "stop"]
+__all__ = [
+    "STATE_DIR",
+    "attach_driver",
+    "flatten_all",
+    "join_desk",
+    "print_status",
+    "schedule_app",
+    "status",
+    "stop",
+]
 
 STATE_DIR = Path("var/state")
 StateDir = Annotated[Path, typer.Option("--state-dir", help="The desk's state folder.")]
@@ -64,6 +73,50 @@ def flatten_all(
             f"{delivery.account_id}: entries stopped ({halt.how}: {escape(halt.detail)}); "
             f"flatten {delivery.how}: {escape(delivery.detail)}"
         )
+
+
+schedule_app = typer.Typer(help="Pause or resume one scheduled task (or group) of the running desk.")
+
+
+def _scheduler(state_dir: Path) -> Any:
+    from actors import SCHEDULER_NAME
+
+    if not join_desk(state_dir):
+        Console(stderr=True).print("no desk running (raydesk run starts one)")
+        raise typer.Exit(1)
+    import ray
+
+    return ray.get_actor(SCHEDULER_NAME, namespace=NAMESPACE)
+
+
+@schedule_app.command("pause")
+def pause_task(
+    task: Annotated[str, typer.Argument(help="A task (pre_market.universe) or a group (pre_market).")],
+    by: Annotated[str, typer.Option("--by", help="Who pauses it (recorded).")],
+    why: Annotated[str, typer.Option("--why", help="Why (recorded in each skipped run).")],
+    state_dir: StateDir = STATE_DIR,
+) -> None:
+    """Skip the task's runs (each recorded as skipped with who and why) until it is resumed."""
+    import ray
+
+    try:
+        paused = ray.get(_scheduler(state_dir).pause.remote(task, f"{why} (by {by})"), timeout=30)
+    except ray.exceptions.RayTaskError as exc:
+        Console(stderr=True).print(f"[red]{escape(str(exc.cause))}[/red]")
+        raise typer.Exit(1) from None
+    Console().print(f"paused: {escape(json.dumps(paused))}")
+
+
+@schedule_app.command("resume")
+def resume_task(
+    task: Annotated[str, typer.Argument(help="The paused task or group.")],
+    state_dir: StateDir = STATE_DIR,
+) -> None:
+    """Run a paused task again from its next occurrence."""
+    import ray
+
+    paused = ray.get(_scheduler(state_dir).resume.remote(task), timeout=30)
+    Console().print(f"paused: {escape(json.dumps(paused))}")
 
 
 def print_status(console: Console, found: dict[str, Any]) -> None:

@@ -39,6 +39,25 @@ class ScheduleRunner:
         self.handlers = dict(handlers)
         self.run_store = run_store
         self.clock = clock
+        self.paused: dict[str, str] = {}
+        """Paused tasks (by name, or a group's prefix such as ``pre_market``) and why."""
+
+    def pause(self, task: str, reason: str) -> None:
+        """Skip ``task`` (a task name or a group name) from now on, recording ``reason``."""
+        names = {s.name for s in self.scheduler.specs}
+        if task not in names and not any(n.startswith(f"{task}.") for n in names):
+            raise KeyError(f"no scheduled task or group {task!r} (have {', '.join(sorted(names))})")
+        self.paused[task] = reason
+
+    def resume(self, task: str) -> bool:
+        """Run ``task`` again; whether it was paused."""
+        return self.paused.pop(task, None) is not None
+
+    def _paused_why(self, name: str) -> str | None:
+        for task, reason in self.paused.items():
+            if name == task or name.startswith(f"{task}."):
+                return f"paused: {reason}"
+        return None
 
     def last_runs(self) -> dict[str, datetime]:
         """Due time of the latest handled occurrence of each task."""
@@ -76,7 +95,9 @@ class ScheduleRunner:
         handler = self.handlers.get(occ.task.name) or self.handlers.get(occ.task.kind)
         started = self.clock.now()
         detail: str | None
-        if handler is None:
+        if (why := self._paused_why(occ.task.name)) is not None:
+            status, detail = RunStatus.SKIPPED, why
+        elif handler is None:
             status, detail = RunStatus.SKIPPED, f"no handler for {occ.task.name!r}"
         else:
             try:

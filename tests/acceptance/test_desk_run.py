@@ -66,6 +66,12 @@ def test_run_status_stop_on_a_fresh_folder(tmp_path: Path) -> None:
 
         ack = _cli(tmp_path, "accounts", "acknowledge", "swing", "--by", "alice", "--why", "fills checked")
         assert ack.returncode == 0 and "swing: applied" in ack.stdout, ack.stdout + ack.stderr
+        paused = _cli(tmp_path, "schedule", "pause", "pre_market", "--by", "bob", "--why", "vendor outage")
+        assert paused.returncode == 0 and "vendor outage (by bob)" in paused.stdout, (
+            paused.stdout + paused.stderr
+        )
+        resumed = _cli(tmp_path, "schedule", "resume", "pre_market")
+        assert resumed.returncode == 0 and "paused: {}" in resumed.stdout, resumed.stdout + resumed.stderr
         flat = _cli(tmp_path, "flatten", "--all")
         assert flat.returncode == 0, flat.stdout + flat.stderr
         for account in ("intraday", "swing", "options"):
