@@ -26,7 +26,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -220,7 +220,9 @@ class _DeskDriver:
         self.settings = synthetic_through(self.settings, day, Console(stderr=True))
 
     def _note(self, line: str) -> None:
-        self.events.append(f"{datetime.now().astimezone().isoformat(timespec='seconds')} {line}")
+        from core.clock import LiveClock
+
+        self.events.append(f"{LiveClock().now().isoformat(timespec='seconds')} {line}")
         del self.events[:-500]
 
     def _loop(self) -> None:
