@@ -94,8 +94,9 @@ def train_models(plan: DemoPlan, settings: Settings, console: Console) -> dict[s
     layouts = {
         # minute bars: 3 folds of 20 training and 8 test sessions over the last 60 sessions
         "intraday_mean_reversion": (sessions[-INTRADAY_HISTORY_SESSIONS], 3, 20, 8),
-        # daily bars: 200 sessions of indicator warm-up, then 2 folds of 100 + 50
-        "swing_trend_following": (plan.history_start, 2, 100, 50),
+        # daily bars: 200 sessions of indicator warm-up, then 100 training sessions, a 1-session
+        # gap and 2 test folds of 49 (the 200 sessions left after the warm-up hold no more)
+        "swing_trend_following": (plan.history_start, 2, 100, 49),
     }
     results: dict[str, dict[str, Any]] = {}
     for strategy in demo_strategies(plan, settings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -115,10 +116,19 @@ def test_a_live_port_needs_the_live_opt_in() -> None:
 
 @pytest.fixture
 def decoded(caplog: pytest.LogCaptureFixture) -> Iterator[IB]:
-    """An ib_async client whose decoder reads the fake's messages (no socket)."""
+    """An ib_async client whose decoder reads the fake's messages (no socket).
+
+    ib_async's requests use the thread's current event loop; an ``asyncio.run`` earlier in the
+    session leaves none set, so the test sets its own and closes it."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     ib = IB()
     ib.client.decoder.serverVersion = SERVER_VERSION
-    yield ib
+    try:
+        yield ib
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("ib_async")] == []
 
 
