@@ -24,6 +24,7 @@ from decimal import Decimal
 from ib_async import IB, Contract
 from ib_async import Order as IbOrder
 
+from adapters.brokers import book_reports as reports
 from adapters.brokers.ibkr.capabilities import IBKR_CAPABILITIES
 from adapters.brokers.ibkr.orderbook import OrderBook, Tracked
 from adapters.brokers.ibkr.parsing import (
@@ -129,52 +130,33 @@ class IbkrExecution:
         return self._session.call(self._replace(tracked, new))
 
     def get_order(self, client_order_id: ClientOrderId) -> Order | None:
-        with self._book.lock:
-            tracked = self._book.orders.get(client_order_id)
-            return tracked.order if tracked else None
+        return reports.get_order(self._book, client_order_id)
 
     def poll_events(self) -> list[ExecutionEvent]:
         """Events not yet taken, including everything TWS sent before the call (a round trip
         when connected, so a caller that just moved the market sees its consequences)."""
         self._session.call(self._drain())
-        with self._book.lock:
-            events, self._book.events = self._book.events, []
-        return events
+        return reports.take_events(self._book)
 
     def sync(self) -> None:
         """Return once everything TWS sent before this call has been handled (a round trip)."""
         self._session.call(self._barrier())
 
     def open_orders(self) -> list[Order]:
-        with self._book.lock:
-            return [t.order for t in self._book.orders.values() if t.order.status.is_open]
+        return reports.open_orders(self._book)
 
     def orders_since(self, since: datetime) -> list[Order]:
-        with self._book.lock:
-            return [
-                t.order
-                for t in self._book.orders.values()
-                if (t.order.updated_at or t.order.created_at) >= since
-            ]
+        return reports.orders_since(self._book, since)
 
     def fills_since(self, since: datetime) -> list[Fill]:
-        with self._book.lock:
-            return [f for f in self._book.fills if f.ts >= since]
+        return reports.fills_since(self._book, since)
 
     def balance(self) -> AccountBalance:
         return self._session.call(self._balance())
 
     def report(self, since: datetime) -> ReconciliationReport:
         balance, positions = self._session.call(self._report())
-        return ReconciliationReport(
-            account_id=self._account_id,
-            ts=self._clock.now(),
-            open_orders=tuple(self.open_orders()),
-            fills=tuple(self.fills_since(since)),
-            positions=positions,
-            balance=balance,
-            orders=tuple(self.orders_since(since)),
-        )
+        return reports.read_report(self._book, self._account_id, self._clock.now(), since, balance, positions)
 
     # -- on the loop: orders ------------------------------------------------------------------
     async def _submit(self, order: Order) -> Order:

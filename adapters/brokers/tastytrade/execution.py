@@ -28,6 +28,7 @@ from tastytrade.account import CurrentPosition
 from tastytrade.order import PlacedOrder, PlacedOrderResponse
 from tastytrade.utils import TastytradeError
 
+from adapters.brokers import book_reports as reports
 from adapters.brokers.tastytrade.book import OrderBook, Tracked
 from adapters.brokers.tastytrade.capabilities import TASTYTRADE_CAPABILITIES
 from adapters.brokers.tastytrade.parsing import build_order, instrument_of
@@ -154,52 +155,33 @@ class TastytradeExecution:
         return self._session.call(self._replace(tracked.broker_id, new))
 
     def get_order(self, client_order_id: ClientOrderId) -> Order | None:
-        with self._book.lock:
-            tracked = self._book.orders.get(client_order_id)
-            return tracked.order if tracked else None
+        return reports.get_order(self._book, client_order_id)
 
     def poll_events(self) -> list[ExecutionEvent]:
         """Events not yet taken; REST confirms the streamer delivered everything first."""
         with contextlib.suppress(BrokerUnavailable, TokenInvalid, TastytradeError):
             self._session.call(self._catch_up())
-        with self._book.lock:
-            events, self._book.events = self._book.events, []
-        return events
+        return reports.take_events(self._book)
 
     def sync(self) -> None:
         """Return once what the broker shows over REST has reached the book (streamer or REST)."""
         self._session.call(self._catch_up())
 
     def open_orders(self) -> list[Order]:
-        with self._book.lock:
-            return [t.order for t in self._book.orders.values() if t.order.status.is_open]
+        return reports.open_orders(self._book)
 
     def orders_since(self, since: datetime) -> list[Order]:
-        with self._book.lock:
-            return [
-                t.order
-                for t in self._book.orders.values()
-                if (t.order.updated_at or t.order.created_at) >= since
-            ]
+        return reports.orders_since(self._book, since)
 
     def fills_since(self, since: datetime) -> list[Fill]:
-        with self._book.lock:
-            return [f for f in self._book.fills if f.ts >= since]
+        return reports.fills_since(self._book, since)
 
     def balance(self) -> AccountBalance:
         return self._session.call(self._balance())
 
     def report(self, since: datetime) -> ReconciliationReport:
         balance, positions = self._session.call(self._report())
-        return ReconciliationReport(
-            account_id=self._account_id,
-            ts=self._clock.now(),
-            open_orders=tuple(self.open_orders()),
-            fills=tuple(self.fills_since(since)),
-            positions=positions,
-            balance=balance,
-            orders=tuple(self.orders_since(since)),
-        )
+        return reports.read_report(self._book, self._account_id, self._clock.now(), since, balance, positions)
 
     def dry_run(self, order: Order) -> DryRun:
         """The broker's buying-power effect of ``order`` (nothing is placed)."""
