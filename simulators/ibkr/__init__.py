@@ -9,23 +9,19 @@ touch of the exchange happens on the server's loop, and inject faults (``code``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import TypeVar
-
 from adapters.brokers.sim import SimExchange
 from adapters.market.synthetic.market import SyntheticMarket
 from adapters.market.synthetic.quotes_bridge import SyntheticOptionChains
 from configs.accounts import BrokerCredentials, IbkrConnection
 from core.clock import Clock
-from core.model import AccountId, ClientOrderId, OptionContract, Quote
+from core.model import AccountId, ClientOrderId, OptionContract
+from simulators.handle import ExchangeHandle
 from simulators.ibkr.base import con_id_of
 from simulators.ibkr.market import BarMarket, ChainMarket
 from simulators.ibkr.server import FakeTws
 
 __all__ = ["FakeTws", "IbkrSimulator", "con_id_of", "start"]
 
-T = TypeVar("T")
 CODE_TEXT = {
     1100: "Connectivity between IB and Trader Workstation has been lost.",
     1101: "Connectivity between IB and TWS has been restored - data lost.",
@@ -38,12 +34,13 @@ CODE_TEXT = {
 }
 
 
-class IbkrSimulator:
+class IbkrSimulator(ExchangeHandle):
     """A running fake TWS (a ``SimulatorHandle``)."""
 
     broker = "ibkr"
 
     def __init__(self, tws: FakeTws, client_id: int) -> None:
+        super().__init__(tws)
         self.tws = tws
         self._client_id = client_id
 
@@ -61,22 +58,6 @@ class IbkrSimulator:
             max_requests_per_second=0,  # the fake has no pacing limit
         )
         return BrokerCredentials(ibkr=connection)
-
-    def run(self, work: Callable[[], T]) -> T:
-        """Run ``work`` on the server's loop (where the exchange lives), then send what it caused."""
-
-        def then_pump() -> T:
-            result = work()
-            self.tws.pump()
-            return result
-
-        return self.tws.call(then_pump)
-
-    def quote(self, quote: Quote) -> None:
-        self.run(lambda: self.tws.exchange.on_quote(quote))
-
-    def end_session(self, at: datetime) -> None:
-        self.run(lambda: self.tws.exchange.expire_day_orders(at))
 
     def list_options(self, contracts: list[OptionContract]) -> None:
         self.run(lambda: self.tws.list_options(contracts))

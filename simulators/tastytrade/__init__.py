@@ -10,10 +10,7 @@ seed's failures: ``freeze`` (a silent feed), ``drop`` (both sockets closed), ``e
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
 
 from pydantic import SecretStr
 
@@ -23,21 +20,22 @@ from adapters.market.synthetic.quotes_bridge import SyntheticOptionChains
 from configs.accounts import BrokerCredentials, TastytradeCredentials
 from core.clock import Clock
 from core.model import AccountId, Quote
+from simulators.handle import ExchangeHandle
 from simulators.tastytrade.server import ChainMarket, FakeTastytrade
 
 __all__ = ["FakeTastytrade", "TastytradeSimulator", "start"]
 
-T = TypeVar("T")
 PROVIDER_SECRET = "fake-provider-secret"
 REFRESH_TOKEN = "fake-refresh-token"
 
 
-class TastytradeSimulator:
+class TastytradeSimulator(ExchangeHandle):
     """A running fake Tastytrade (a ``SimulatorHandle``)."""
 
     broker = "tastytrade"
 
     def __init__(self, fake: FakeTastytrade) -> None:
+        super().__init__(fake)
         self.fake = fake
 
     @property
@@ -59,20 +57,6 @@ class TastytradeSimulator:
         )
         return BrokerCredentials(tastytrade=creds)
 
-    def run(self, work: Callable[[], T]) -> T:
-        """Run ``work`` on the server's loop (where the exchange lives), then publish what it caused."""
-
-        def then_pump() -> T:
-            result = work()
-            self.fake.pump()
-            return result
-
-        return self.fake.call(then_pump)
-
-    def quote(self, quote: Quote) -> None:
-        """A quote at the exchange: orders match against it and the feed sends it."""
-        self.run(lambda: self.fake.exchange.on_quote(quote))
-
     def quotes(self, quotes: list[Quote]) -> None:
         self.run(lambda: self.fake.exchange.on_quotes(quotes))
 
@@ -83,9 +67,6 @@ class TastytradeSimulator:
             self.fake.overrides[quote.instrument_id] = quote
 
         self.run(put)
-
-    def end_session(self, at: datetime) -> None:
-        self.run(lambda: self.fake.exchange.expire_day_orders(at))
 
     def set_iv_rank(self, symbol: str, rank: Decimal) -> None:
         self.fake.call(lambda: self.fake.iv_rank.__setitem__(symbol, rank))
