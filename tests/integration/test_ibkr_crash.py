@@ -27,14 +27,14 @@ from adapters.brokers.ibkr.config import IbkrSettings
 from adapters.brokers.ibkr.data import IbkrMarketData
 from adapters.brokers.ibkr.execution import IbkrExecution
 from adapters.brokers.ibkr.session import IbSession
-from adapters.ledger import SqliteLedger
 from core.clock import SimClock
-from core.model import ClientOrderId, Fill, OrderStatus
+from core.model import ClientOrderId, Fill
 from simulators import ibkr as ibkr_simulator
-from tests.integration.crash_trader import ACCOUNT, DAILY, SYMBOLS, T0, Checkpoints
+from tests.integration.crash_trader import ACCOUNT, SYMBOLS, T0, Checkpoints
 from tests.integration.wire_crash import (
     LONG_AGO,
     WireVenue,
+    assert_ledger_holds,
     fill_key,
     kill_and_recover,
     open_exchange,
@@ -83,27 +83,15 @@ def assert_recovered(venue: WireVenue, workdir: Path, expected: frozenset[Client
         lambda: {o.client_order_id: o for o in venue.exchange.orders_since(ACCOUNT, LONG_AGO)}
     )
     assert set(at_venue) == expected == {ClientOrderId(r) for r in refs}
-    ledger = SqliteLedger(workdir / "ledger.db", venue.clock)
-    try:
-        mine = {o.client_order_id: o for o in ledger.orders(ACCOUNT)}
-        assert set(mine) == set(at_venue)
-        for cid, order in at_venue.items():
-            assert (mine[cid].status, mine[cid].filled_quantity) == (order.status, order.filled_quantity), cid
-        tws_orders = venue.handle.tws.orders.values()
-        executions = {e.exec_id for vo in tws_orders for e in vo.executions if e.contract.sec_type != "BAG"}
-        fills = {str(f.fill_id): f for f in ledger.fills(ACCOUNT)}
-        assert set(fills) == executions, "lost or invented fills"
-        venue_fills = venue.handle.run(lambda: venue.exchange.fills_since(ACCOUNT, LONG_AGO))
-        assert sorted(map(_key, fills.values())) == sorted(map(_key, venue_fills))
-        ours = {p.instrument.id: p.net for p in ledger.positions(ACCOUNT) if not p.is_flat}
-        theirs = {p.instrument.id: p.net for p in venue.handle.run(lambda: venue.exchange.positions(ACCOUNT))}
-        assert ours == theirs
-        daily = [o for o in mine.values() if o.strategy == DAILY and o.status.counts_as_trade]
-        assert len(daily) == 1
-        assert not any(o.status is OrderStatus.PENDING for o in mine.values())
-        assert not ledger.has_open_discrepancies(ACCOUNT)
-    finally:
-        ledger.close()
+    venue_fills = venue.handle.run(lambda: venue.exchange.fills_since(ACCOUNT, LONG_AGO))
+    fills = assert_ledger_holds(venue, workdir, at_venue, [_key(f) for f in venue_fills])
+    executions = {
+        e.exec_id
+        for vo in venue.handle.tws.orders.values()
+        for e in vo.executions
+        if e.contract.sec_type != "BAG"
+    }
+    assert {str(f.fill_id) for f in fills} == executions, "lost or invented fills"
 
 
 def _key(fill: Fill) -> tuple[str, str, str, Decimal, Decimal]:

@@ -23,15 +23,15 @@ from adapters.brokers.tastytrade.config import TastytradeSettings
 from adapters.brokers.tastytrade.data import TastytradeMarketData
 from adapters.brokers.tastytrade.execution import TastytradeExecution
 from adapters.brokers.tastytrade.session import TtSession
-from adapters.ledger import SqliteLedger
 from core.clock import SimClock
-from core.model import ClientOrderId, Order, OrderStatus
+from core.model import ClientOrderId, Order
 from simulators import tastytrade as tastytrade_simulator
 from simulators.tastytrade import PROVIDER_SECRET, REFRESH_TOKEN
-from tests.integration.crash_trader import ACCOUNT, DAILY, SYMBOLS, T0, Checkpoints
+from tests.integration.crash_trader import ACCOUNT, SYMBOLS, T0, Checkpoints
 from tests.integration.wire_crash import (
     LONG_AGO,
     WireVenue,
+    assert_ledger_holds,
     fill_key,
     kill_and_recover,
     open_exchange,
@@ -108,25 +108,7 @@ def assert_recovered(venue: WireVenue, workdir: Path, expected: frozenset[Client
     assert len(refs) == len(set(refs)), "an order was placed twice"
     at_venue = venue_orders(venue)
     assert set(at_venue) == expected == {ClientOrderId(r) for r in refs}
-    ledger = SqliteLedger(workdir / "ledger.db", venue.clock)
-    try:
-        mine = {o.client_order_id: o for o in ledger.orders(ACCOUNT)}
-        assert set(mine) == set(at_venue)
-        for cid, order in at_venue.items():
-            assert (mine[cid].status, mine[cid].filled_quantity) == (order.status, order.filled_quantity), cid
-        fills = ledger.fills(ACCOUNT)
-        assert len({f.fill_id for f in fills}) == len(fills)
-        ours_fills = sorted(fill_key(f, str(f.client_order_id)) for f in fills)
-        assert ours_fills == sorted(venue_fills(venue)), "lost or invented fills"
-        ours = {p.instrument.id: p.net for p in ledger.positions(ACCOUNT) if not p.is_flat}
-        theirs = {p.instrument.id: p.net for p in venue.handle.run(lambda: venue.exchange.positions(ACCOUNT))}
-        assert ours == theirs
-        daily = [o for o in mine.values() if o.strategy == DAILY and o.status.counts_as_trade]
-        assert len(daily) == 1
-        assert not any(o.status is OrderStatus.PENDING for o in mine.values())
-        assert not ledger.has_open_discrepancies(ACCOUNT)
-    finally:
-        ledger.close()
+    assert_ledger_holds(venue, workdir, at_venue, venue_fills(venue))
 
 
 def test_sigkilled_tastytrade_trader_recovers_without_duplicates_or_lost_fills(tmp_path: Path) -> None:
