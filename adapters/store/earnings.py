@@ -1,17 +1,19 @@
 """Earnings dates in the store: imported from a CSV, read back as an ``EarningsCalendar``.
 
 Layout: ``root/earnings/earnings.parquet`` with ``symbol`` (upper-case) and ``date`` (the report
-date). An import merges with what is stored (a re-import is a no-op) and is written to a
-temporary file first, then renamed into place, so a failed import changes nothing.
+date). An import merges with what is stored (a re-import is a no-op) and is written whole
+(``adapters.files.atomic_write``), so a failed import changes nothing.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from adapters.files import atomic_write
 from core.earnings import EarningsCalendar
 from core.errors import DataError
 
@@ -75,9 +77,9 @@ def import_earnings(
     stored = pl.read_parquet(target) if target.exists() else pl.DataFrame(schema=_SCHEMA)
     merged = pl.concat([stored, rows]).unique().sort(["symbol", "date"])
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    merged.write_parquet(partial)
-    partial.replace(target)
+    buffer = io.BytesIO()
+    merged.write_parquet(buffer)
+    atomic_write(target, buffer.getvalue())
     return EarningsImport(rows.height, tuple(sorted(set(rows["symbol"].to_list()))), merged.height)
 
 
